@@ -1,0 +1,36 @@
+"""The ``lead2cash`` command line: one entry point whose sub-commands belong to the components.
+
+Each component owns its own Typer app (``erp/cli.py``, ``crm/cli.py``, …); this module only mounts them,
+so the CRM server stays importable without the ERP and the other way round.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, help="lead2cash: CRM ↔ ERP lead-to-cash integration.")
+
+# (sub-command name, module, attribute, help)
+_COMPONENTS = [
+    ("erp", "lead2cash.erp.cli", "app", "The ERP back office: database, API server, users."),
+    ("crm", "lead2cash.crm.cli", "app", "The local Dynamics 365 Sales (Dataverse Web API) server."),
+]
+
+for _name, _module, _attr, _help in _COMPONENTS:
+    try:
+        _sub = getattr(importlib.import_module(_module), _attr)
+    except ModuleNotFoundError as exc:  # a component not present in this build
+        if exc.name != _module:
+            raise
+        continue
+    app.add_typer(_sub, name=_name, help=_help)
+
+try:  # top-level commands of the demo (run, demo-data) live with the ERP
+    from lead2cash.erp.cli import register_top_level
+
+    register_top_level(app)
+except ModuleNotFoundError as exc:
+    if exc.name != "lead2cash.erp.cli":
+        raise

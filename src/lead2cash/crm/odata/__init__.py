@@ -1,0 +1,1 @@
+"""OData v4 protocol pieces of the CRM server: query options, $filter, $batch, serialization, errors."""
