@@ -341,6 +341,8 @@ def standard_registry() -> Registry:
         ),
     ]  # fmt: skip
     for entity in entities:
+        if entity.logical_name == "product":
+            entity.default_state = 2
         if entity.logical_name in ("quoteclose", "orderclose", "opportunityclose"):
             entity.is_activity = True
     return Registry(entities)

@@ -161,6 +161,7 @@ class EntityDef:
     display_collection_name: str = ""
     object_type_code: int = 0
     is_activity: bool = False
+    default_state: int = 0  # statecode of a new row when the client sends none (products start Draft)
 
     def __post_init__(self) -> None:
         for attr in self.attributes.values():

@@ -1,0 +1,504 @@
+"""The CRM database: one SQL table per entity, an org-wide version counter, tombstones, customizations.
+
+The schema is metadata-driven on purpose. In Dataverse, customizers create tables, columns and alternate
+keys at run time through the metadata API, so the SQL layout cannot be a fixed set of migrations: every
+table is built from the ``Registry`` (standard tables on first start, custom ones when they are created),
+and each customization is recorded in ``crm_customization`` so a restarted server rebuilds the same
+registry. Layout: table = entity logical name; column = attribute logical name; a lookup stores the target
+GUID (lowercase text) in the column named like the lookup, and a polymorphic lookup also stores the
+target's logical name in ``<name>_type``.
+
+Every write goes through a ``UnitOfWork``: it bumps the org-wide ``versionnumber`` (ETags, optimistic
+concurrency and change-tracking tokens all derive from it), stamps ``modifiedon``/``modifiedby`` with the
+caller, runs the registered write hooks (Sales rules live in ``crm/sales.py``) and leaves a tombstone for
+every deleted row so change tracking can report ``$deletedEntity``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateColumn
+
+from lead2cash.crm.catalog import standard_registry
+from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, OptionDef, Registry
+from lead2cash.crm.odata import errors
+from lead2cash.db import make_engine
+from lead2cash.sqltypes import DecimalType, UTCDateTime, utcnow
+
+DEFAULT_CHANGE_TRACKING_EXPIRY = timedelta(days=7)
+# Lookups whose target owns the referencing rows: deleting the target deletes them (parental cascade).
+CASCADE_DELETE = {
+    ("quotedetail", "quoteid"), ("salesorderdetail", "salesorderid"), ("invoicedetail", "invoiceid"),
+    ("post", "regardingobjectid"), ("productpricelevel", "pricelevelid"), ("productpricelevel", "productid"),
+    ("uom", "uomscheduleid"), ("quoteclose", "quoteid"), ("orderclose", "salesorderid"),
+    ("opportunityclose", "opportunityid"),
+}  # fmt: skip
+_UNTOUCHED_ON_DELETE = {"createdby", "modifiedby", "ownerid", "owningbusinessunit"}
+
+
+def _text(n: int | None) -> sa.types.TypeEngine:
+    base = sa.String(n) if n and n <= 4000 else sa.Text()
+    nocase = sa.String(n, collation="NOCASE") if n and n <= 4000 else sa.Text(collation="NOCASE")
+    return base.with_variant(nocase, "sqlite")  # Dataverse compares strings case-insensitively
+
+
+def column_type(attr: AttributeDef) -> sa.types.TypeEngine:
+    t = attr.attribute_type
+    if t in ("String", "Memo"):
+        return _text(attr.max_length)
+    if t in ("Integer", "Picklist", "State", "Status"):
+        return sa.Integer()
+    if t == "BigInt":
+        return sa.BigInteger()
+    if t == "Money":
+        return DecimalType(4)
+    if t == "Decimal":
+        return DecimalType(attr.precision if attr.precision is not None else 5)
+    if t == "Double":
+        return sa.Float()
+    if t == "Boolean":
+        return sa.Boolean()
+    if t == "DateTime":
+        return sa.Date() if attr.date_behavior == "DateOnly" else UTCDateTime()
+    if t == "EntityName":
+        return sa.String(64)
+    return sa.String(36)  # Uniqueidentifier and lookups: lowercase GUID text
+
+
+def columns_for(entity: EntityDef, attr: AttributeDef) -> list[sa.Column]:
+    pk = attr.logical_name == entity.primary_id_attribute
+    cols = [sa.Column(attr.logical_name, column_type(attr), primary_key=pk, index=attr.is_lookup)]
+    if attr.is_polymorphic:
+        cols.append(sa.Column(f"{attr.logical_name}_type", sa.String(64)))
+    return cols
+
+
+def build_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
+    cols = [c for attr in entity.attributes.values() for c in columns_for(entity, attr)]
+    table = sa.Table(entity.logical_name, metadata, *cols)
+    sa.Index(f"ix_{entity.logical_name}_versionnumber", table.c.versionnumber)
+    for key in entity.alternate_keys:
+        _key_index(table, key)
+    return table
+
+
+def _key_index(table: sa.Table, key: AlternateKeyDef) -> sa.Index:
+    return sa.Index(
+        f"uk_{table.name}_{key.logical_name}", *(table.c[a] for a in key.key_attributes), unique=True
+    )
+
+
+system_metadata = sa.MetaData()
+org_counter = sa.Table(
+    "crm_org_counter",
+    system_metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("value", sa.BigInteger),
+)
+tombstones = sa.Table(
+    "crm_tombstone",
+    system_metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("objectid", sa.String(36), nullable=False),
+    sa.Column("versionnumber", sa.BigInteger, nullable=False),
+    sa.Column("deletedon", UTCDateTime, nullable=False),
+    sa.Index("ix_crm_tombstone_entity_version", "entity", "versionnumber"),
+)
+customizations = sa.Table(
+    "crm_customization",
+    system_metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # entity | attribute | key | change_tracking
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+
+@dataclass
+class Change:
+    """One write as seen by write hooks. ``values`` may be amended by ``before`` hooks."""
+
+    entity: EntityDef
+    op: str  # create | update | delete
+    id: str
+    values: dict[str, Any]
+    existing: dict[str, Any] | None = None
+
+
+class WriteHook(Protocol):
+    """Business rules around writes (state machines, totals). Raise ``DataverseError`` to refuse."""
+
+    def before(self, uow: UnitOfWork, change: Change) -> None: ...
+
+    def after(self, uow: UnitOfWork, change: Change) -> None: ...
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def normalise_guid(value: Any) -> str:
+    """Any GUID spelling (braces, upper case, ``uuid.UUID``) → lowercase text; ``ValueError`` if invalid."""
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip("{}")))
+
+
+class Store:
+    """An org's database plus its registry. ``unit_of_work`` is the only way to read or write rows."""
+
+    def __init__(self, url: str, registry: Registry | None = None, *, engine: Engine | None = None):
+        self.url = url
+        self.engine = engine or make_engine(url)
+        self.read_engine = _read_engine(url) if self.engine.dialect.name == "sqlite" else self.engine
+        self.registry = registry or standard_registry()
+        self.metadata = sa.MetaData()
+        self.tables: dict[str, sa.Table] = {}
+        self.hooks: list[WriteHook] = []
+        self.change_tracking_expiry = DEFAULT_CHANGE_TRACKING_EXPIRY
+
+    # ---- schema ----
+
+    def create_schema(self) -> None:
+        """Create missing tables, then replay recorded customizations (idempotent; run at every start)."""
+        system_metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            if conn.execute(sa.select(org_counter.c.value)).first() is None:
+                conn.execute(sa.insert(org_counter), {"id": 1, "value": 0})
+            rows = conn.execute(sa.select(customizations).order_by(customizations.c.seq)).mappings().all()
+        for row in rows:
+            _replay(self.registry, row["kind"], row["entity"], json.loads(row["body"]))
+        for entity in self.registry:
+            self.tables[entity.logical_name] = build_table(entity, self.metadata)
+        self.metadata.create_all(self.engine)
+
+    def table(self, logical_name: str) -> sa.Table:
+        return self.tables[logical_name]
+
+    def add_entity(self, entity: EntityDef) -> None:
+        """A custom table: registered, created in SQL, recorded for restarts."""
+        if entity.logical_name in self.registry or self.registry.by_entity_set(entity.entity_set_name):
+            raise errors.DataverseError(
+                412, errors.DUPLICATE_KEY, f"An entity with the name {entity.logical_name} already exists."
+            )
+        with self.engine.begin() as conn:
+            self.registry.add(entity)
+            table = build_table(entity, self.metadata)
+            self.tables[entity.logical_name] = table
+            table.create(conn)
+            _record(conn, "entity", entity.logical_name, _entity_json(entity))
+
+    def add_attribute(self, entity_name: str, attr: AttributeDef) -> None:
+        entity = self.registry.get(entity_name)
+        if attr.logical_name in entity.attributes:
+            raise errors.DataverseError(
+                412, errors.DUPLICATE_KEY, f"An attribute with the name {attr.logical_name} already exists."
+            )
+        table = self.tables[entity_name]
+        with self.engine.begin() as conn:
+            entity.add_attribute(attr)
+            for col in columns_for(entity, attr):
+                ddl = CreateColumn(col).compile(dialect=self.engine.dialect)
+                conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
+                table.append_column(col)
+            _record(conn, "attribute", entity_name, asdict(attr))
+        self.registry.changed()
+
+    def add_key(self, entity_name: str, key: AlternateKeyDef) -> None:
+        entity = self.registry.get(entity_name)
+        missing = [a for a in key.key_attributes if a not in entity.attributes]
+        if missing or not key.key_attributes:
+            raise errors.bad_request(f"Key attributes {missing} do not exist on {entity_name}.")
+        if any(k.logical_name == key.logical_name for k in entity.alternate_keys):
+            raise errors.DataverseError(412, errors.DUPLICATE_KEY, f"A key named {key.logical_name} exists.")
+        with self.engine.begin() as conn:
+            index = _key_index(self.tables[entity_name], key)
+            try:
+                index.create(conn)
+            except sa.exc.IntegrityError as exc:
+                raise errors.DataverseError(
+                    412, errors.DUPLICATE_KEY, "Existing rows have duplicate values for the key attributes."
+                ) from exc
+            entity.add_key(key)
+            _record(conn, "key", entity_name, asdict(key))
+
+    def set_change_tracking(self, entity_name: str, enabled: bool) -> None:
+        entity = self.registry.get(entity_name)
+        with self.engine.begin() as conn:
+            entity.change_tracking = enabled
+            _record(conn, "change_tracking", entity_name, {"enabled": enabled})
+
+    # ---- units of work ----
+
+    @contextmanager
+    def unit_of_work(self, caller: Any = None, *, readonly: bool = False) -> Iterator[UnitOfWork]:
+        """One transaction; committed when the block ends without error, rolled back otherwise.
+
+        ``readonly`` units read from a deferred transaction so GETs do not queue behind writers on SQLite.
+        """
+        engine = self.read_engine if readonly else self.engine
+        with engine.connect() as conn, conn.begin():
+            yield UnitOfWork(self, conn, caller)
+
+
+def _read_engine(url: str) -> Engine:
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        dbapi_connection.execute("PRAGMA busy_timeout=30000")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _record(conn: Connection, kind: str, entity: str, body: dict) -> None:
+    conn.execute(sa.insert(customizations), {"kind": kind, "entity": entity, "body": json.dumps(body)})
+
+
+def _entity_json(entity: EntityDef) -> dict:
+    data = asdict(entity)
+    data["attributes"] = [asdict(a) for a in entity.attributes.values()]
+    return data
+
+
+def _attr_from(data: dict) -> AttributeDef:
+    data = dict(data)
+    data["targets"] = tuple(data.get("targets") or ())
+    data["options"] = tuple(OptionDef(**o) for o in data.get("options") or ())
+    return AttributeDef(**data)
+
+
+def _replay(registry: Registry, kind: str, entity_name: str, body: dict) -> None:
+    if kind == "entity":
+        body = dict(body)
+        attrs = [_attr_from(a) for a in body.pop("attributes")]
+        keys = [
+            AlternateKeyDef(**{**k, "key_attributes": tuple(k["key_attributes"])})
+            for k in body.pop("alternate_keys")
+        ]
+        registry.add(EntityDef(**body, attributes={a.logical_name: a for a in attrs}, alternate_keys=keys))
+    elif kind == "attribute":
+        registry.get(entity_name).add_attribute(_attr_from(body))
+        registry.changed()
+    elif kind == "key":
+        registry.get(entity_name).add_key(
+            AlternateKeyDef(**{**body, "key_attributes": tuple(body["key_attributes"])})
+        )
+    elif kind == "change_tracking":
+        registry.get(entity_name).change_tracking = bool(body["enabled"])
+
+
+@dataclass
+class UnitOfWork:
+    """A connection inside one transaction, with the caller every write is attributed to."""
+
+    store: Store
+    conn: Connection
+    caller: Any = None
+    now: datetime = field(default_factory=utcnow)
+    _currency_cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def registry(self) -> Registry:
+        return self.store.registry
+
+    @property
+    def caller_id(self) -> str | None:
+        sid = getattr(self.caller, "systemuserid", None)
+        return str(sid) if sid is not None else None
+
+    def table(self, entity: EntityDef | str) -> sa.Table:
+        return self.store.tables[entity if isinstance(entity, str) else entity.logical_name]
+
+    def next_versions(self, n: int = 1) -> int:
+        """Reserve ``n`` org-wide version numbers; returns the last one (the others precede it)."""
+        stmt = sa.update(org_counter).values(value=org_counter.c.value + n).returning(org_counter.c.value)
+        return int(self.conn.execute(stmt).scalar_one())
+
+    # ---- reads ----
+
+    def get(self, entity: EntityDef, id: str) -> dict[str, Any] | None:
+        t = self.table(entity)
+        row = self.conn.execute(sa.select(t).where(t.c[entity.primary_id_attribute] == id)).mappings().first()
+        return dict(row) if row else None
+
+    def find_by_key(self, entity: EntityDef, key_values: dict[str, Any]) -> dict[str, Any] | None:
+        t = self.table(entity)
+        where = [
+            t.c[name] == value if value is not None else t.c[name].is_(None)
+            for name, value in key_values.items()
+        ]
+        row = self.conn.execute(sa.select(t).where(*where).limit(1)).mappings().first()
+        return dict(row) if row else None
+
+    def current_version(self) -> int:
+        return int(self.conn.execute(sa.select(org_counter.c.value)).scalar_one())
+
+    # ---- writes ----
+
+    def create(self, entity: EntityDef, values: dict[str, Any], id: str | None = None) -> str:
+        """Insert a row; returns its id. System columns and state defaults are filled in here."""
+        values = dict(values)
+        id = normalise_guid(values.pop(entity.primary_id_attribute, None) or id or new_id())
+        if self.get(entity, id) is not None:
+            raise errors.DataverseError(
+                412, errors.ALREADY_EXISTS, "A record with matching key values already exists."
+            )
+        self._defaults(entity, values)
+        change = Change(entity, "create", id, values)
+        self._before(change)
+        self._check_keys(entity, change.values, id)
+        self._derive(entity, change.values, None)
+        version = self.next_versions()
+        row = {**change.values, entity.primary_id_attribute: id, "versionnumber": version}
+        row.update(createdon=values.get("overriddencreatedon") or self.now, modifiedon=self.now)
+        row.update(createdby=self.caller_id, modifiedby=self.caller_id)
+        self.conn.execute(sa.insert(self.table(entity)), row)
+        self._after(change)
+        return id
+
+    def update(
+        self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict | None = None
+    ) -> None:
+        """Update a row that exists (``not_found`` otherwise); an empty change still bumps the version."""
+        existing = existing or self.get(entity, id)
+        if existing is None:
+            raise errors.not_found(entity.logical_name, id)
+        values = dict(values)
+        values.pop(entity.primary_id_attribute, None)
+        if "statecode" in values and "statuscode" not in values and entity.has_state:
+            values["statuscode"] = entity.default_status(values["statecode"])
+        change = Change(entity, "update", id, values, existing)
+        self._before(change)
+        self._check_keys(entity, {**existing, **change.values}, id)
+        self._derive(entity, change.values, existing)
+        row = {**change.values, "versionnumber": self.next_versions(), "modifiedon": self.now}
+        row["modifiedby"] = self.caller_id
+        t = self.table(entity)
+        self.conn.execute(sa.update(t).where(t.c[entity.primary_id_attribute] == id).values(row))
+        self._after(change)
+
+    def delete(self, entity: EntityDef, id: str, existing: dict | None = None) -> None:
+        """Delete a row, cascade to parental children, clear other references, leave a tombstone."""
+        existing = existing or self.get(entity, id)
+        if existing is None:
+            raise errors.not_found(entity.logical_name, id)
+        change = Change(entity, "delete", id, {}, existing)
+        self._before(change)
+        for rel in self.registry.one_to_many(entity.logical_name):
+            if rel.referencing_attribute in _UNTOUCHED_ON_DELETE:
+                continue
+            child = self.registry.get(rel.referencing_entity)
+            ct = self.table(child)
+            col = ct.c[rel.referencing_attribute]
+            if (rel.referencing_entity, rel.referencing_attribute) in CASCADE_DELETE:
+                ids = self.conn.scalars(sa.select(ct.c[child.primary_id_attribute]).where(col == id)).all()
+                for child_id in ids:
+                    self.delete(child, child_id)
+            else:
+                clear = {rel.referencing_attribute: None, "versionnumber": self.next_versions()}
+                if f"{rel.referencing_attribute}_type" in ct.c:
+                    clear[f"{rel.referencing_attribute}_type"] = None
+                self.conn.execute(sa.update(ct).where(col == id).values(clear))
+        t = self.table(entity)
+        self.conn.execute(sa.delete(t).where(t.c[entity.primary_id_attribute] == id))
+        self.conn.execute(
+            sa.insert(tombstones),
+            {
+                "entity": entity.logical_name,
+                "objectid": id,
+                "versionnumber": self.next_versions(),
+                "deletedon": self.now,
+            },
+        )
+        self._after(change)
+
+    # ---- helpers ----
+
+    def _before(self, change: Change) -> None:
+        for hook in self.store.hooks:
+            hook.before(self, change)
+
+    def _after(self, change: Change) -> None:
+        for hook in self.store.hooks:
+            hook.after(self, change)
+
+    def _defaults(self, entity: EntityDef, values: dict[str, Any]) -> None:
+        if entity.has_state:
+            status_attr = entity.attributes["statuscode"]
+            if values.get("statecode") is None:
+                status = status_attr.option(values.get("statuscode"))
+                values["statecode"] = status.state if status else entity.default_state
+            if values.get("statuscode") is None:
+                values["statuscode"] = entity.default_status(values["statecode"])
+        if "ownerid" in entity.attributes and values.get("ownerid") is None and self.caller_id:
+            values.update(ownerid=self.caller_id, ownerid_type="systemuser")
+        if "transactioncurrencyid" in entity.attributes and values.get("transactioncurrencyid") is None:
+            values["transactioncurrencyid"] = self.base_currency_id()
+
+    def base_currency_id(self) -> str | None:
+        if "base" not in self._currency_cache:
+            org = self.table("organization")
+            self._currency_cache["base"] = self.conn.execute(
+                sa.select(org.c.basecurrencyid).limit(1)
+            ).scalar()
+        return self._currency_cache["base"]
+
+    def _derive(self, entity: EntityDef, values: dict[str, Any], existing: dict | None) -> None:
+        """Computed columns: full names, exchange rate, money in base currency."""
+        merged = {**(existing or {}), **values}
+        if entity.logical_name in ("contact", "systemuser") and ({"firstname", "lastname"} & values.keys()):
+            values["fullname"] = (
+                " ".join(p for p in (merged.get("firstname"), merged.get("lastname")) if p) or None
+            )
+        if "exchangerate" in entity.attributes and "transactioncurrencyid" in entity.attributes:
+            currency_id = merged.get("transactioncurrencyid")
+            rate = self._rate(currency_id)
+            if existing is None or "transactioncurrencyid" in values:
+                values["exchangerate"] = rate
+            for name, attr in entity.attributes.items():
+                base = entity.attributes.get(f"{name}_base")
+                if (
+                    attr.attribute_type == "Money"
+                    and base is not None
+                    and (name in values or "exchangerate" in values)
+                ):
+                    amount = merged.get(name)
+                    values[f"{name}_base"] = None if amount is None or not rate else amount / rate
+
+    def _rate(self, currency_id: str | None):
+        if currency_id is None:
+            return None
+        if currency_id not in self._currency_cache:
+            t = self.table("transactioncurrency")
+            stmt = sa.select(t.c.exchangerate).where(t.c.transactioncurrencyid == currency_id)
+            self._currency_cache[currency_id] = self.conn.execute(stmt).scalar()
+        return self._currency_cache[currency_id]
+
+    def _check_keys(self, entity: EntityDef, values: dict[str, Any], id: str) -> None:
+        t = self.table(entity)
+        for key in entity.alternate_keys:
+            kv = {a: values.get(a) for a in key.key_attributes}
+            if any(v is None for v in kv.values()):
+                continue
+            stmt = sa.select(t.c[entity.primary_id_attribute]).where(
+                *(t.c[a] == v for a, v in kv.items()), t.c[entity.primary_id_attribute] != id
+            )
+            if self.conn.execute(stmt.limit(1)).first() is not None:
+                raise errors.DataverseError(
+                    412, errors.DUPLICATE_KEY, "A record with matching key values already exists."
+                )
