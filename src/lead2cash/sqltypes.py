@@ -19,6 +19,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _tidy(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (1000.50000 → 1000.5, 1000 → 1000)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
 class DecimalType(TypeDecorator):
     """An exact decimal with a fixed number of fractional digits (``scale``)."""
 
@@ -56,9 +63,11 @@ class DecimalType(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        if dialect.name == "sqlite":
-            return (Decimal(int(value)) / self._factor).quantize(self._quantum)
-        return Decimal(value).quantize(self._quantum)
+        exact = Decimal(int(value)).scaleb(-self.scale) if dialect.name == "sqlite" else Decimal(value)
+        return _tidy(exact)
+
+    def __repr__(self) -> str:
+        return f"DecimalType(scale={self.scale})" if self.scale != 5 else "DecimalType()"
 
     @property
     def python_type(self):

@@ -1,0 +1,1 @@
+"""The ERP's REST API (FastAPI, OpenAPI at /docs): master data, setup and users, authenticated and role-checked."""

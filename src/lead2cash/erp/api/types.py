@@ -1,0 +1,38 @@
+"""Field types of the REST API: Business Central codes (upper case, trimmed), bounded texts and exact amounts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, StringConstraints
+
+
+def _blank_to_none(value):
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def Code(length: int):
+    return Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            to_upper=True,
+            min_length=1,
+            max_length=length,
+            pattern=r"^[^\s/\\?#%][^/\\?#%]*$",
+        ),
+    ]
+
+
+def CodeRef(length: int):
+    """An optional reference by code: blank means none."""
+    return Annotated[Code(length) | None, BeforeValidator(_blank_to_none)]
+
+
+def Text(length: int):
+    return Annotated[str, StringConstraints(max_length=length)]
+
+
+Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=Decimal("-1e12"), le=Decimal("1e12"))]
+Rate = Annotated[Decimal, Field(max_digits=18, decimal_places=8, gt=0, le=Decimal("1e9"))]

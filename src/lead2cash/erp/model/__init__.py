@@ -1,0 +1,44 @@
+"""The ERP's tables. Importing this package registers every model on ``Base.metadata``."""
+
+from lead2cash.erp.model.base import Base, Outbox, RowVersionCounter, Tombstone, Versioned
+from lead2cash.erp.model.items import Item, Resource, UnitOfMeasure
+from lead2cash.erp.model.master import (
+    Contact,
+    Currency,
+    CurrencyExchangeRate,
+    Customer,
+    CustomerPriceGroup,
+    PaymentTerms,
+    Salesperson,
+    ShipmentMethod,
+    ShippingAgent,
+)
+from lead2cash.erp.model.pricing import SalesPrice
+from lead2cash.erp.model.relationship import Opportunity
+from lead2cash.erp.model.setup import ErpUser, GeneralSetup, NoSeries, SalesSetup
+
+__all__ = [
+    "Base",
+    "Contact",
+    "Currency",
+    "CurrencyExchangeRate",
+    "Customer",
+    "CustomerPriceGroup",
+    "ErpUser",
+    "GeneralSetup",
+    "Item",
+    "NoSeries",
+    "Opportunity",
+    "Outbox",
+    "PaymentTerms",
+    "Resource",
+    "RowVersionCounter",
+    "SalesPrice",
+    "SalesSetup",
+    "Salesperson",
+    "ShipmentMethod",
+    "ShippingAgent",
+    "Tombstone",
+    "UnitOfMeasure",
+    "Versioned",
+]

@@ -1,0 +1,281 @@
+"""Create, read, update, delete and list any ERP master record, with the checks every record shares.
+
+Per-table business rules live in ``rules``; this module applies what holds for all tables: keys are
+unique, references point at existing records (checked before the database would refuse them, so the
+message can name the field and the fix), a record still referenced cannot be deleted, optimistic
+concurrency by row version, and keyset paging (``WHERE (sort, id) > (:last_sort, :last_id)``, never OFFSET).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Column, and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lead2cash.erp.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed, invalid
+from lead2cash.erp.model import Base, Versioned
+from lead2cash.erp.services import noseries
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+@dataclass
+class RecordType:
+    """How the service layer treats one table (its rules come from ``rules.RULES``)."""
+
+    model: type[Versioned]
+    number_series_field: str | None = None  # SalesSetup field naming the series for automatic numbers
+    filters: tuple[str, ...] = ()
+    sortable: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> str:
+        return self.model.__key__
+
+    @property
+    def label(self) -> str:
+        return self.model.label()
+
+
+def describe(obj: Versioned) -> str:
+    return f"{obj.label()} {obj.key_value}"
+
+
+@cache
+def _model_for_table(table_name: str) -> type[Versioned]:
+    for mapper in Base.registry.mappers:
+        if getattr(mapper.class_, "__tablename__", None) == table_name:
+            return mapper.class_
+    raise KeyError(table_name)
+
+
+def get(session: Session, model: type[Versioned], ref: str | uuid.UUID, *, for_update: bool = False) -> Versioned:
+    """Find a record by its SystemId or by its key (no./code); 404 naming both when missing."""
+    try:
+        ident = ref if isinstance(ref, uuid.UUID) else uuid.UUID(str(ref))
+        condition = model.id == ident
+    except ValueError:
+        if model.__key__ not in model.__table__.c:
+            raise NotFound(f"{model.label()} '{ref}' does not exist.", record=f"{model.label()} {ref}") from None
+        condition = getattr(model, model.__key__) == str(ref).upper()
+    stmt = select(model).where(condition)
+    if for_update:
+        stmt = stmt.with_for_update()
+    obj = session.scalars(stmt).first()
+    if obj is None:
+        raise NotFound(
+            f"{model.label()} '{ref}' does not exist.",
+            record=f"{model.label()} {ref}",
+            fix=f"Check the {model.__key__} or list the {model.label().lower()} records.",
+        )
+    return obj
+
+
+def check_references(session: Session, obj: Versioned, fields: set[str] | None = None) -> None:
+    """Every filled-in reference of ``obj`` must point at an existing record."""
+    for column in obj.__table__.c:
+        if not column.foreign_keys or (fields is not None and column.key not in fields):
+            continue
+        value = getattr(obj, column.key)
+        if value in (None, ""):
+            continue
+        target: Column = next(iter(column.foreign_keys)).column
+        if target.table is obj.__table__ and value == getattr(obj, target.key):
+            continue  # a self-reference to itself (a company contact's company no.)
+        found = session.execute(select(target).where(target == value).limit(1)).first()
+        if found is None:
+            target_label = _model_for_table(target.table.name).label()
+            raise invalid(
+                describe(obj),
+                column.key,
+                f"'{value}' does not exist as a {target_label.lower()}",
+                f"Use an existing {target_label.lower()} {target.key} or create {target_label} '{value}' first.",
+            )
+
+
+@cache
+def _referencing(table_name: str) -> list[tuple[Column, Column]]:
+    """(referencing column, referenced column) pairs pointing at ``table_name``."""
+    pairs = []
+    for table in Base.metadata.tables.values():
+        for fk in table.foreign_keys:
+            if fk.column.table.name == table_name:
+                pairs.append((fk.parent, fk.column))
+    return pairs
+
+
+def check_not_in_use(session: Session, obj: Versioned) -> None:
+    """Refuse to delete a record other records still refer to, naming one of them and the count."""
+    for parent, referenced in _referencing(obj.__tablename__):
+        value = getattr(obj, referenced.key)
+        if value in (None, ""):
+            continue
+        user_model = _model_for_table(parent.table.name)
+        key_col = user_model.__table__.c.get(user_model.__key__, user_model.__table__.c.id)
+        condition = parent == value
+        if parent.table is obj.__table__:
+            condition = and_(condition, user_model.__table__.c.id != obj.id)
+        rows = session.execute(select(key_col, func.count().over()).where(condition).limit(1)).first()
+        if rows is not None:
+            first_key, count = rows
+            more = f" and {count - 1} more" if count > 1 else ""
+            raise Conflict(
+                f"{describe(obj)} cannot be deleted: it is used as {parent.key} by "
+                f"{user_model.label().lower()} {first_key}{more}.",
+                record=describe(obj),
+                field=parent.key,
+                fix=f"Change {parent.key} on those {user_model.label().lower()} records first.",
+            )
+
+
+def _run_rules(session: Session, obj: Versioned, changed: set[str]) -> None:
+    from lead2cash.erp.services.rules import RULES
+
+    for rule in RULES.get(type(obj), ()):
+        rule(session, obj, changed)
+
+
+def _flush(session: Session, obj: Versioned) -> None:
+    try:
+        with session.begin_nested():
+            session.flush()
+        session.refresh(obj)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"{describe(obj)} conflicts with an existing record: {exc.orig}",
+            record=describe(obj),
+            fix="Use a different key or change the existing record.",
+        ) from None
+
+
+def create(session: Session, rtype: RecordType, data: dict[str, Any]) -> Versioned:
+    model = rtype.model
+    data = {k: v for k, v in data.items() if v is not None or k in model.__table__.c}
+    if model.__key__ in model.__table__.c and not data.get(model.__key__):
+        if not rtype.number_series_field:
+            raise ValidationFailed(
+                f"{model.label()}: {model.__key__} is required.",
+                record=model.label(),
+                field=model.__key__,
+                fix=f"Give the {model.__key__}.",
+            )
+        from lead2cash.erp.services.setup import sales_setup
+
+        series = getattr(sales_setup(session), rtype.number_series_field)
+        data[model.__key__] = noseries.next_no(session, series, record=model.label())
+    key = data.get(model.__key__)
+    if (
+        key is not None
+        and session.execute(select(model.id).where(getattr(model, model.__key__) == key)).first() is not None
+    ):
+        raise Conflict(
+            f"{model.label()} {key} already exists.",
+            record=f"{model.label()} {key}",
+            field=model.__key__,
+            fix=f"Use another {model.__key__} or change the existing record.",
+        )
+    obj = model(**data)
+    check_references(session, obj)
+    _run_rules(session, obj, set(data))
+    session.add(obj)
+    _flush(session, obj)
+    return obj
+
+
+def update(session: Session, obj: Versioned, changes: dict[str, Any], *, if_version: int | None = None) -> Versioned:
+    if if_version is not None and obj.row_version != if_version:
+        raise PreconditionFailed(
+            f"{describe(obj)} was changed by someone else (version {obj.row_version}, you had {if_version}).",
+            record=describe(obj),
+            fix="Read the record again and reapply your change.",
+        )
+    if obj.__key__ in changes and changes[obj.__key__] != getattr(obj, obj.__key__):
+        raise invalid(
+            describe(obj),
+            obj.__key__,
+            "cannot be renamed",
+            "Create a new record with the new key and delete this one.",
+        )
+    changed = {k for k, v in changes.items() if getattr(obj, k) != v}
+    for name in changed:
+        setattr(obj, name, changes[name])
+    if changed:
+        check_references(session, obj, changed)
+        _run_rules(session, obj, changed)
+        _flush(session, obj)
+    return obj
+
+
+def delete(session: Session, obj: Versioned) -> None:
+    check_not_in_use(session, obj)
+    session.delete(obj)
+    _flush(session, obj)
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(values, list) or len(values) != 2:
+            raise ValueError
+        return values
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise ValidationFailed(
+            "The paging cursor is not valid.",
+            field="after",
+            fix="Pass the 'next' value of the previous page unchanged.",
+        ) from None
+
+
+def list_page(
+    session: Session,
+    rtype: RecordType,
+    filters: dict[str, Any],
+    *,
+    order_by: str | None = None,
+    limit: int = 100,
+    after: str | None = None,
+    row_version_gt: int | None = None,
+) -> Page:
+    model = rtype.model
+    sort_name = order_by or (rtype.key if rtype.key in model.__table__.c else "row_version")
+    sort_col = model.__table__.c[sort_name]
+    stmt = select(model)
+    for name, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(model.__table__.c[name] == value)
+    if row_version_gt is not None:
+        stmt = stmt.where(model.row_version > row_version_gt)
+    if after:
+        last_sort, last_id = decode_cursor(after)
+        try:
+            last_id = uuid.UUID(str(last_id))
+            last_sort = sort_col.type.python_type(last_sort) if sort_name == "row_version" else last_sort
+        except (ValueError, TypeError):
+            raise ValidationFailed(
+                "The paging cursor is not valid.",
+                field="after",
+                fix="Pass the 'next' value of the previous page unchanged.",
+            ) from None
+        stmt = stmt.where(or_(sort_col > last_sort, and_(sort_col == last_sort, model.id > last_id)))
+    rows = list(session.scalars(stmt.order_by(sort_col, model.id).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, sort_col.key), str(last.id)])
+    return Page(rows, next_cursor)
