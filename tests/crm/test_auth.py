@@ -8,60 +8,22 @@ import uuid
 
 import jwt
 import pytest
-from fastapi import FastAPI, Request
+from security_support import ADMIN_ID, APP_ID, CUSTOMIZER_ID, SALES_ID, bearer, echo_app, make_store
+from security_support import token_for as support_token_for
 from starlette.testclient import TestClient
 
-from lead2cash.crm import auth, security
+from lead2cash.crm import security
 from lead2cash.crm.access import required_privileges
 from lead2cash.crm.security import Access
 from lead2cash.crm.store import Store
 
-SECRET = "test-signing-secret"
-APP_ID = uuid.UUID("11111111-1111-1111-1111-111111111111")
-SALES_ID = uuid.UUID("22222222-2222-2222-2222-222222222222")
-CUSTOMIZER_ID = uuid.UUID("33333333-3333-3333-3333-333333333333")
-ADMIN_ID = uuid.UUID("44444444-4444-4444-4444-444444444444")
 TOKEN_URL = "/tenant-x/oauth2/v2.0/token"
 SCOPE = "https://127.0.0.1:8443/.default"
 
 
-def echo_app(store: Store) -> FastAPI:
-    """The security layer in front of a stand-in data API that reports who called it."""
-    app = FastAPI()
-    auth.install(app, store=store, secret=SECRET)
-
-    @app.api_route("/api/data/v9.2/{rest:path}", methods=["GET", "POST", "PATCH", "PUT", "DELETE"])
-    def echo(rest: str, request: Request) -> dict:
-        caller = auth.current_caller(request)
-        return {"user": str(caller.systemuserid), "roles": sorted(caller.roles)}
-
-    return app
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Store:
-    path = tmp_path_factory.mktemp("auth") / "crm.db"
-    store = Store(f"sqlite:///{path}")
-    store.create_schema()
-    security.ensure_schema(store.engine)
-    with store.engine.begin() as conn:
-        security.save_principal(
-            conn, systemuserid=APP_ID, fullname="Integration", client_id="app-1", client_secret="s3cret",
-            roles=[security.INTEGRATION_ADMINISTRATOR, security.INTEGRATION_USER],
-        )  # fmt: skip
-        security.save_principal(
-            conn, systemuserid=SALES_ID, fullname="Sam Sales", username="sam@example.com",
-            password="pw-sam", roles=[security.SALESPERSON],
-        )  # fmt: skip
-        security.save_principal(
-            conn, systemuserid=CUSTOMIZER_ID, fullname="Cus Tomizer", username="cus@example.com",
-            password="pw-cus", roles=[security.SOLUTION_CUSTOMIZER],
-        )  # fmt: skip
-        security.save_principal(
-            conn, systemuserid=ADMIN_ID, fullname="Ada Admin", username="ada@example.com",
-            password="pw-ada", roles=[security.SYSTEM_ADMINISTRATOR],
-        )  # fmt: skip
-    return store
+    return make_store(tmp_path_factory.mktemp("auth") / "crm.db")
 
 
 @pytest.fixture(scope="module")
@@ -71,13 +33,7 @@ def client(store) -> TestClient:
 
 
 def token_for(client: TestClient, user: uuid.UUID, lifetime: int | None = None) -> str:
-    authenticator: auth.Authenticator = client.app.state.l2c_authenticator
-    caller = authenticator.caller_by_id(user)
-    return authenticator.issue(caller, audience="x", tenant="t", issuer="i", lifetime=lifetime)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+    return support_token_for(client.app, user, lifetime)
 
 
 def assert_unauthorized(response, fragment: str) -> None:
@@ -160,9 +116,7 @@ def test_password_grant_for_interactive_users(client):
 def test_missing_token_is_401_with_challenge(client):
     assert_unauthorized(client.get("/api/data/v9.2/accounts"), "Authentication is required")
     assert_unauthorized(client.get("/api/data/v9.2/"), "Authentication is required")
-    assert_unauthorized(
-        client.get("/api/data/v9.2/accounts", headers={"Authorization": "Basic abc"}), "Authentication"
-    )
+    assert_unauthorized(client.get("/api/data/v9.2/accounts", headers={"Authorization": "Basic abc"}), "Authentication")
 
 
 def test_expired_token_is_401(client):
@@ -210,14 +164,10 @@ def test_salesperson_privileges(client):
     sam = bearer(token_for(client, SALES_ID))
     assert client.get("/api/data/v9.2/systemusers", headers=sam).status_code == 200
     assert client.post("/api/data/v9.2/accounts", headers=sam, json={}).status_code == 200
-    assert_denied(
-        client.delete(f"/api/data/v9.2/systemusers({ADMIN_ID})", headers=sam), "prvDeleteSystemuser"
-    )
+    assert_denied(client.delete(f"/api/data/v9.2/systemusers({ADMIN_ID})", headers=sam), "prvDeleteSystemuser")
     assert_denied(client.post("/api/data/v9.2/products", headers=sam, json={}), "prvCreateProduct")
     assert_denied(client.delete(f"/api/data/v9.2/accounts({APP_ID})", headers=sam), "prvDeleteAccount")
-    assert_denied(
-        client.post("/api/data/v9.2/EntityDefinitions", headers=sam, json={}), "prvCustomizeOrganization"
-    )
+    assert_denied(client.post("/api/data/v9.2/EntityDefinitions", headers=sam, json={}), "prvCustomizeOrganization")
 
 
 def test_only_customizers_change_metadata(client):

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lead2cash.crm import security
 from lead2cash.crm.access import API_PREFIX, authorize
-from lead2cash.crm.odata.errors import UNAUTHORIZED, DataverseError
+from lead2cash.crm.odata.errors import UNAUTHORIZED, DataverseError, dataverse_error_handler
 from lead2cash.crm.security import Caller
 
 if TYPE_CHECKING:
@@ -404,6 +404,7 @@ def install(
     )
     app.state.l2c_authenticator = authenticator
     app.state.l2c_store = store
+    app.add_exception_handler(DataverseError, dataverse_error_handler)  # control endpoints raise it too
     limits_module.install(app, limits, faults)
     app.add_middleware(BearerAuthMiddleware, authenticator=authenticator)
     app.include_router(token_router)
