@@ -92,9 +92,7 @@ def build_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
 
 
 def _key_index(table: sa.Table, key: AlternateKeyDef) -> sa.Index:
-    return sa.Index(
-        f"uk_{table.name}_{key.logical_name}", *(table.c[a] for a in key.key_attributes), unique=True
-    )
+    return sa.Index(f"uk_{table.name}_{key.logical_name}", *(table.c[a] for a in key.key_attributes), unique=True)
 
 
 system_metadata = sa.MetaData()
@@ -287,17 +285,14 @@ def _replay(registry: Registry, kind: str, entity_name: str, body: dict) -> None
         body = dict(body)
         attrs = [_attr_from(a) for a in body.pop("attributes")]
         keys = [
-            AlternateKeyDef(**{**k, "key_attributes": tuple(k["key_attributes"])})
-            for k in body.pop("alternate_keys")
+            AlternateKeyDef(**{**k, "key_attributes": tuple(k["key_attributes"])}) for k in body.pop("alternate_keys")
         ]
         registry.add(EntityDef(**body, attributes={a.logical_name: a for a in attrs}, alternate_keys=keys))
     elif kind == "attribute":
         registry.get(entity_name).add_attribute(_attr_from(body))
         registry.changed()
     elif kind == "key":
-        registry.get(entity_name).add_key(
-            AlternateKeyDef(**{**body, "key_attributes": tuple(body["key_attributes"])})
-        )
+        registry.get(entity_name).add_key(AlternateKeyDef(**{**body, "key_attributes": tuple(body["key_attributes"])}))
     elif kind == "change_tracking":
         registry.get(entity_name).change_tracking = bool(body["enabled"])
 
@@ -338,10 +333,7 @@ class UnitOfWork:
 
     def find_by_key(self, entity: EntityDef, key_values: dict[str, Any]) -> dict[str, Any] | None:
         t = self.table(entity)
-        where = [
-            t.c[name] == value if value is not None else t.c[name].is_(None)
-            for name, value in key_values.items()
-        ]
+        where = [t.c[name] == value if value is not None else t.c[name].is_(None) for name, value in key_values.items()]
         row = self.conn.execute(sa.select(t).where(*where).limit(1)).mappings().first()
         return dict(row) if row else None
 
@@ -355,9 +347,7 @@ class UnitOfWork:
         values = dict(values)
         id = normalise_guid(values.pop(entity.primary_id_attribute, None) or id or new_id())
         if self.get(entity, id) is not None:
-            raise errors.DataverseError(
-                412, errors.ALREADY_EXISTS, "A record with matching key values already exists."
-            )
+            raise errors.DataverseError(412, errors.ALREADY_EXISTS, "A record with matching key values already exists.")
         self._defaults(entity, values)
         change = Change(entity, "create", id, values)
         self._before(change)
@@ -371,9 +361,7 @@ class UnitOfWork:
         self._after(change)
         return id
 
-    def update(
-        self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict | None = None
-    ) -> None:
+    def update(self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict | None = None) -> None:
         """Update a row that exists (``not_found`` otherwise); an empty change still bumps the version."""
         existing = existing or self.get(entity, id)
         if existing is None:
@@ -453,18 +441,14 @@ class UnitOfWork:
     def base_currency_id(self) -> str | None:
         if "base" not in self._currency_cache:
             org = self.table("organization")
-            self._currency_cache["base"] = self.conn.execute(
-                sa.select(org.c.basecurrencyid).limit(1)
-            ).scalar()
+            self._currency_cache["base"] = self.conn.execute(sa.select(org.c.basecurrencyid).limit(1)).scalar()
         return self._currency_cache["base"]
 
     def _derive(self, entity: EntityDef, values: dict[str, Any], existing: dict | None) -> None:
         """Computed columns: full names, exchange rate, money in base currency."""
         merged = {**(existing or {}), **values}
         if entity.logical_name in ("contact", "systemuser") and ({"firstname", "lastname"} & values.keys()):
-            values["fullname"] = (
-                " ".join(p for p in (merged.get("firstname"), merged.get("lastname")) if p) or None
-            )
+            values["fullname"] = " ".join(p for p in (merged.get("firstname"), merged.get("lastname")) if p) or None
         if "exchangerate" in entity.attributes and "transactioncurrencyid" in entity.attributes:
             currency_id = merged.get("transactioncurrencyid")
             rate = self._rate(currency_id)
@@ -472,11 +456,7 @@ class UnitOfWork:
                 values["exchangerate"] = rate
             for name, attr in entity.attributes.items():
                 base = entity.attributes.get(f"{name}_base")
-                if (
-                    attr.attribute_type == "Money"
-                    and base is not None
-                    and (name in values or "exchangerate" in values)
-                ):
+                if attr.attribute_type == "Money" and base is not None and (name in values or "exchangerate" in values):
                     amount = merged.get(name)
                     values[f"{name}_base"] = None if amount is None or not rate else amount / rate
 

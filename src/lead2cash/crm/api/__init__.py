@@ -1,0 +1,1 @@
+"""Web API routers of the CRM server."""
