@@ -15,7 +15,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from lead2cash.erp.api.types import Amount, Code, CodeRef, Rate, Text
+from lead2cash.erp.api.types import Amount, Code, CodeRef, Rate, Text, VatPct
 from lead2cash.erp.model.enums import (
     ArchivePolicy,
     ContactType,
@@ -145,6 +145,7 @@ class ItemIn(In):
     base_unit_of_measure: CodeRef(10) = None
     unit_price: Amount = Decimal(0)
     unit_cost: Amount = Decimal(0)
+    vat_pct: VatPct = Decimal(0)
     vendor_no: Text(20) = ""
     vendor_item_no: Text(50) = ""
     gross_weight: Amount = Decimal(0)
@@ -160,6 +161,7 @@ class ResourceIn(In):
     unit_price: Amount = Decimal(0)
     unit_cost: Amount = Decimal(0)
     capacity: Amount = Decimal(0)
+    vat_pct: VatPct = Decimal(0)
     blocked: bool = False
 
 
@@ -211,6 +213,12 @@ class SalesSetupIn(In):
     resource_nos: Text(20) = ""
     contact_nos: Text(20) = ""
     opportunity_nos: Text(20) = ""
+    quote_nos: Text(20) = ""
+    order_nos: Text(20) = ""
+    posted_shipment_nos: Text(20) = ""
+    posted_invoice_nos: Text(20) = ""
+    posted_prepmt_inv_nos: Text(20) = ""
+    payment_nos: Text(20) = ""
 
 
 class ErpUserIn(In):

@@ -36,3 +36,4 @@ def Text(length: int):
 
 Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=Decimal("-1e12"), le=Decimal("1e12"))]
 Rate = Annotated[Decimal, Field(max_digits=18, decimal_places=8, gt=0, le=Decimal("1e9"))]
+VatPct = Annotated[Decimal, Field(max_digits=8, decimal_places=5, ge=0, le=100)]

@@ -41,6 +41,12 @@ class SalesSetup(Versioned, Base):
     resource_nos: Mapped[str] = text(20)
     contact_nos: Mapped[str] = text(20)
     opportunity_nos: Mapped[str] = text(20)
+    quote_nos: Mapped[str] = text(20)
+    order_nos: Mapped[str] = text(20)
+    posted_shipment_nos: Mapped[str] = text(20)
+    posted_invoice_nos: Mapped[str] = text(20)
+    posted_prepmt_inv_nos: Mapped[str] = text(20)
+    payment_nos: Mapped[str] = text(20)
 
 
 class NoSeries(Versioned, Base):

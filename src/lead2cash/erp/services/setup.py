@@ -18,6 +18,12 @@ DEFAULT_SERIES = {
     "item_nos": ("ITEM", "Items", "1000"),
     "resource_nos": ("RES", "Resources", "R0010"),
     "opportunity_nos": ("OPP", "Opportunities", "OP000001"),
+    "quote_nos": ("S-QUO", "Sales quotes", "SQ1001"),
+    "order_nos": ("S-ORD", "Sales orders", "SO1001"),
+    "posted_shipment_nos": ("S-SHPT", "Posted sales shipments", "SSH100001"),
+    "posted_invoice_nos": ("S-INV+", "Posted sales invoices", "SI100001"),
+    "posted_prepmt_inv_nos": ("S-PREP", "Posted prepayment invoices", "SPI10001"),
+    "payment_nos": ("CASHRCPT", "Cash receipts", "PMT00001"),
 }
 
 
