@@ -54,9 +54,13 @@ def create_app(
     extra = {"token_lifetime": token_lifetime} if token_lifetime is not None else {}
     auth.install(app, store=store, secret=settings.resolved_secret_key(), limits=limits, faults=faults, **extra)
 
-    from lead2cash.crm.api import data, metadata_write
+    from lead2cash.crm.api import data, metadata_read, metadata_write
 
+    app.include_router(metadata_read.router)
     app.include_router(metadata_write.router)
+    from lead2cash.crm.api import batch
+
+    app.include_router(batch.router)
     app.include_router(data.router)  # last: generic entity-set routes
     return app
 

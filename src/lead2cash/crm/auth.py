@@ -67,9 +67,7 @@ class Authenticator:
 
     # ---- tokens ----
 
-    def issue(
-        self, caller: Caller, *, audience: str, tenant: str, issuer: str, lifetime: int | None = None
-    ) -> str:
+    def issue(self, caller: Caller, *, audience: str, tenant: str, issuer: str, lifetime: int | None = None) -> str:
         now = int(time.time())
         claims = {
             "aud": audience,
@@ -130,22 +128,14 @@ class Authenticator:
     def client_credentials(self, client_id: str, client_secret: str) -> Caller | None:
         with self.engine.connect() as conn:
             principal = security.principal_by_client_id(conn, client_id)
-        if (
-            principal is None
-            or principal.disabled
-            or not security.verify_secret(client_secret, principal.secret_hash)
-        ):
+        if principal is None or principal.disabled or not security.verify_secret(client_secret, principal.secret_hash):
             return None
         return principal.caller
 
     def password(self, username: str, password: str) -> Caller | None:
         with self.engine.connect() as conn:
             principal = security.principal_by_username(conn, username)
-        if (
-            principal is None
-            or principal.disabled
-            or not security.verify_secret(password, principal.secret_hash)
-        ):
+        if principal is None or principal.disabled or not security.verify_secret(password, principal.secret_hash):
             return None
         return principal.caller
 
@@ -179,9 +169,7 @@ def authenticate(authenticator: Authenticator, authorization: str | None, base_u
     """The caller behind an ``Authorization`` header, or the 401 to send."""
     token = bearer_token(authorization)
     if token is None:
-        raise unauthorized(
-            "Authentication is required: send an 'Authorization: Bearer <token>' header.", base_url
-        )
+        raise unauthorized("Authentication is required: send an 'Authorization: Bearer <token>' header.", base_url)
     try:
         return authenticator.caller_for_token(token)
     except AuthError as exc:
@@ -309,9 +297,7 @@ async def token(tenant: str, request: Request) -> JSONResponse:
             f"AADSTS70003: The app requested an unsupported grant type {grant_type!r}.",
         )
     base = str(request.base_url).rstrip("/")
-    access_token = authenticator.issue(
-        caller, audience=resource or base, tenant=tenant, issuer=f"{base}/{tenant}/v2.0"
-    )
+    access_token = authenticator.issue(caller, audience=resource or base, tenant=tenant, issuer=f"{base}/{tenant}/v2.0")
     lifetime = authenticator.token_lifetime
     return JSONResponse(
         {
@@ -399,9 +385,7 @@ def install(
         entity = store.registry.by_entity_set(name)
         return entity.logical_name if entity is not None else None
 
-    authenticator = Authenticator(
-        store.engine, secret, token_lifetime=token_lifetime, entity_for_set=entity_for_set
-    )
+    authenticator = Authenticator(store.engine, secret, token_lifetime=token_lifetime, entity_for_set=entity_for_set)
     app.state.l2c_authenticator = authenticator
     app.state.l2c_store = store
     app.add_exception_handler(DataverseError, dataverse_error_handler)  # control endpoints raise it too

@@ -149,9 +149,7 @@ class ServiceProtection:
         """Requests and execution seconds left in the window (the ``x-ms-ratelimit-*`` headers)."""
         w = self._window(user, self.clock())
         cfg = self.config
-        return max(0, cfg.max_requests - len(w.starts)), max(
-            0.0, cfg.max_execution_seconds - w.execution_total
-        )
+        return max(0, cfg.max_requests - len(w.starts)), max(0.0, cfg.max_execution_seconds - w.execution_total)
 
 
 def _seconds(value: float) -> str:
@@ -179,11 +177,7 @@ class FaultConfig:
     @property
     def active(self) -> bool:
         return bool(
-            self.fail_fraction
-            or self.fail_next
-            or self.latency_ms
-            or self.timeout_fraction
-            or self.timeout_next
+            self.fail_fraction or self.fail_next or self.latency_ms or self.timeout_fraction or self.timeout_next
         )
 
 
@@ -271,9 +265,7 @@ class ProtectionMiddleware:
         if faults.config.latency_ms:
             await anyio.sleep(faults.config.latency_ms / 1000)
         if faults.should_fail():
-            error = DataverseError(
-                503, SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again later."
-            )
+            error = DataverseError(503, SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again later.")
             await error.response()(scope, receive, send)
             return
         if not faults.should_time_out():
@@ -291,9 +283,7 @@ class ProtectionMiddleware:
 
 # ---- run-time control (tests that run the server in another process switch limits and faults here) ----
 
-control_router = APIRouter(
-    prefix="/_l2c", tags=["test control"], dependencies=[Depends(require_administrator)]
-)
+control_router = APIRouter(prefix="/_l2c", tags=["test control"], dependencies=[Depends(require_administrator)])
 
 
 class LimitsUpdate(BaseModel):
