@@ -3,6 +3,7 @@
 Fixture names for reuse:
 
 - ``crm_store``: a ``Store`` on a fresh SQLite file in ``tmp_path`` with the schema created, not seeded.
+- ``crm_settings``: the ``Settings`` the app is built from (``data_dir`` = ``tmp_path``).
 - ``crm_app``: the full app (``create_app``) on a fresh, seeded org; known passwords (``CRM_PASSWORD``,
   ``CRM_CLIENT_SECRET``) instead of generated ones.
 - ``crm_client``: a ``TestClient`` signed in as the integration application user (client credentials
@@ -47,8 +48,14 @@ def crm_store(tmp_path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def crm_app(tmp_path):
-    settings = Settings(data_dir=tmp_path, secret_key=CRM_SIGNING_SECRET)
+def crm_settings(tmp_path) -> Settings:
+    """Settings of the test org: data in ``tmp_path``, a fixed token-signing secret."""
+    return Settings(data_dir=tmp_path, secret_key=CRM_SIGNING_SECRET)
+
+
+@pytest.fixture
+def crm_app(crm_settings):
+    settings = crm_settings
     store = Store(settings.crm_db_url())
     options = {
         "admin_password": CRM_PASSWORD,

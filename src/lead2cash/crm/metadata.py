@@ -66,6 +66,7 @@ class AttributeDef:
     display_name: str = ""
     option_set_name: str | None = None
     entity_logical_name: str = ""
+    relationship_schema_name: str | None = None  # custom lookups: the name given when it was created
 
     def __post_init__(self) -> None:
         if self.attribute_type not in ATTRIBUTE_TYPES:
@@ -314,6 +315,8 @@ _KNOWN_RELATIONSHIPS = {
 
 
 def relationship_name(entity: EntityDef, attr: AttributeDef, target: str) -> str:
+    if attr.relationship_schema_name and not attr.is_polymorphic:
+        return attr.relationship_schema_name
     known = _KNOWN_RELATIONSHIPS.get((entity.logical_name, attr.logical_name, target))
     if known:
         return known
