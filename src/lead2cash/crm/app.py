@@ -54,9 +54,10 @@ def create_app(
     extra = {"token_lifetime": token_lifetime} if token_lifetime is not None else {}
     auth.install(app, store=store, secret=settings.resolved_secret_key(), limits=limits, faults=faults, **extra)
 
-    from lead2cash.crm.api import data, metadata_read, metadata_write
+    from lead2cash.crm.api import data, metadata_read, metadata_write, roles
 
     app.include_router(metadata_read.router)
+    app.include_router(roles.router)
     app.include_router(metadata_write.router)
     from lead2cash.crm.api import batch
 

@@ -20,6 +20,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -302,3 +303,16 @@ def principal_by_client_id(conn: Connection, client_id: str) -> Principal | None
 
 def principal_by_username(conn: Connection, username: str) -> Principal | None:
     return _principal(conn, principal_table.c.username == username.lower())
+
+
+def seed_roles(uow: Any, business_unit_id: str) -> None:
+    """Create the ``role`` rows of a fresh org (ids from :func:`role_id`, so clients can look them up)."""
+    entity = uow.registry.get("role")
+    for name in ROLE_NAMES:
+        uow.create(entity, {"roleid": str(role_id(name)), "name": name, "businessunitid": business_unit_id})
+
+
+def role_name(roleid: uuid.UUID | str) -> str | None:
+    """The role a ``roleid`` stands for (``None`` when it is not one of this org's roles)."""
+    wanted = str(roleid).lower()
+    return next((name for name in ROLE_NAMES if str(role_id(name)) == wanted), None)

@@ -91,6 +91,7 @@ def seed_org(
             "expirechangetrackingindays": 7,
         })  # fmt: skip
         uow.create(reg.get("businessunit"), {"businessunitid": ROOT_BUSINESS_UNIT_ID, "name": org_name})
+        security.seed_roles(uow, ROOT_BUSINESS_UNIT_ID)
         users = [
             (ADMINISTRATOR_ID, "CRM", "Administrator", ADMIN_USERNAME, 0, None),
             (INTEGRATION_USER_ID, "#", "Lead2Cash Integration", None, 4, INTEGRATION_CLIENT_ID),
