@@ -107,10 +107,10 @@ def _applied(prefs: Preferences) -> dict[str, str]:
 def _collection(
     uow: UnitOfWork, request: Request, version: str, entity: EntityDef, params: Any, prefs: Preferences
 ) -> Response:
-    if "$deltatoken" in params or prefs.track_changes:
+    token = query.decode_token(params["$skiptoken"]) if params.get("$skiptoken") else {}
+    if "$deltatoken" in params or prefs.track_changes or "v" in token:  # "v": a tracked load's later page
         return changes.tracked_collection(uow, request, version, entity, params, prefs)
     opts = query.parse_options(uow.registry, entity, params)
-    token = query.decode_token(params["$skiptoken"]) if params.get("$skiptoken") else {}
     page_size = int(token.get("n") or min(prefs.max_page_size or query.MAX_PAGE_SIZE, query.MAX_PAGE_SIZE))
     paging = opts.top is None
     rows, last = query.fetch(uow, opts, page_size=page_size if paging else opts.top, after=token.get("k"))
