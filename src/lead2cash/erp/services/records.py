@@ -146,11 +146,12 @@ def _run_rules(session: Session, obj: Versioned, changed: set[str]) -> None:
         rule(session, obj, changed)
 
 
-def _flush(session: Session, obj: Versioned) -> None:
+def _flush(session: Session, obj: Versioned, *, refresh: bool = True) -> None:
     try:
         with session.begin_nested():
             session.flush()
-        session.refresh(obj)
+        if refresh:  # a deleted record has nothing left to refresh
+            session.refresh(obj)
     except IntegrityError as exc:
         raise Conflict(
             f"{describe(obj)} conflicts with an existing record: {exc.orig}",
@@ -174,6 +175,11 @@ def create(session: Session, rtype: RecordType, data: dict[str, Any]) -> Version
 
         series = getattr(sales_setup(session), rtype.number_series_field)
         data[model.__key__] = noseries.next_no(session, series, record=model.label())
+    for column in model.__table__.c:
+        # column defaults apply at INSERT; the rules below must already see them (exchange rate amount 1 …)
+        default = column.default
+        if column.key not in data and default is not None and default.is_scalar:
+            data[column.key] = default.arg
     key = data.get(model.__key__)
     if (
         key is not None
@@ -211,8 +217,11 @@ def update(session: Session, obj: Versioned, changes: dict[str, Any], *, if_vers
     for name in changed:
         setattr(obj, name, changes[name])
     if changed:
-        check_references(session, obj, changed)
-        _run_rules(session, obj, changed)
+        # The checks query the database; flushing the half-checked change first would let the database
+        # refuse it (a bare IntegrityError) before the check could explain what is wrong.
+        with session.no_autoflush:
+            check_references(session, obj, changed)
+            _run_rules(session, obj, changed)
         _flush(session, obj)
     return obj
 
@@ -220,7 +229,7 @@ def update(session: Session, obj: Versioned, changes: dict[str, Any], *, if_vers
 def delete(session: Session, obj: Versioned) -> None:
     check_not_in_use(session, obj)
     session.delete(obj)
-    _flush(session, obj)
+    _flush(session, obj, refresh=False)
 
 
 def encode_cursor(values: list[Any]) -> str:
