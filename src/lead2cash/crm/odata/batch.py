@@ -32,6 +32,7 @@ METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE"})
 BATCH_ERROR = "0x80060888"
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _LINE = re.compile(rb"\r?\n")
+_RESOURCES = frozenset({"batch", "metadata", "entity", "crossjoin", "all"})  # $-names that are not references
 _REFERENCE = re.compile(r"^\$([A-Za-z0-9_.-]+)(.*)$", re.DOTALL)
 
 
@@ -147,7 +148,9 @@ def parse_http_request(raw: bytes) -> BatchRequest:
     request_line = raw[: line_end.start()] if line_end else raw
     rest = raw[line_end.end() :] if line_end else b""
     words = request_line.decode("latin-1").split()
-    if len(words) not in (2, 3) or (len(words) == 3 and not words[2].upper().startswith("HTTP/")):
+    if len(words) > 2 and words[-1].upper().startswith("HTTP/"):
+        words = [words[0], " ".join(words[1:-1])]  # lenient: an unencoded space inside the URL
+    if len(words) != 2:
         raise batch_error(f"Invalid request line in a $batch part: '{request_line.decode('latin-1')[:200]}'.")
     method, url = words[0].upper(), words[1]
     if method not in METHODS:
@@ -172,7 +175,7 @@ def resolve_url(url: str, service_root_path: str, references: dict[str, str] | N
     and the host of absolute URLs is ignored (the batch runs on this server whatever name it used).
     """
     reference = _REFERENCE.match(url)
-    if reference:
+    if reference and reference.group(1) not in _RESOURCES:
         key = f"${reference.group(1)}"
         if references is None or key not in references:
             raise DataverseError(
