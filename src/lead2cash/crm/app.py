@@ -59,9 +59,10 @@ def create_app(
     app.include_router(metadata_read.router)
     app.include_router(roles.router)
     app.include_router(metadata_write.router)
-    from lead2cash.crm.api import batch
+    from lead2cash.crm.api import batch, bulk
 
     app.include_router(batch.router)
+    app.include_router(bulk.router)
     app.include_router(data.router)  # last: generic entity-set routes
     return app
 
