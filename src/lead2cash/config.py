@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     crm_host: str = "127.0.0.1"
     crm_port: int = 8100
     crm_https_port: int = 8443
+    crm_limits: bool = Field(default=False, description="Service-protection limits on the CRM server.")
+    crm_limits_scale: float = Field(default=1.0, gt=0, description="Scale of the limit window (rate unchanged).")
 
     def erp_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'erp.db').resolve()}"

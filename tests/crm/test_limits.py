@@ -168,3 +168,23 @@ def test_fault_fractions_are_reproducible_with_a_seed(client):
     first = statuses()
     assert first == statuses()
     assert {200, 503} == set(first)
+
+
+def test_settings_switch_the_limits_on_for_the_served_app(tmp_path):
+    from lead2cash.config import Settings
+    from lead2cash.crm.app import create_app
+
+    settings = Settings(data_dir=tmp_path, secret_key="limits-test-secret", crm_limits=True, crm_limits_scale=0.001)
+    app = create_app(settings)
+    config = app.state.l2c_protection.config
+    assert config.enabled and config.max_requests == 6 and config.window_seconds == pytest.approx(0.3)
+    assert not create_app(Settings(data_dir=tmp_path / "other", secret_key="x")).state.l2c_protection.config.enabled
+
+
+def test_real_data_routes_are_throttled_per_user(crm_client_as, api):
+    admin = crm_client_as("admin")
+    integration = crm_client_as("integration")
+    admin.put("/_l2c/limits", json={"enabled": True, "max_requests": 3, "window_seconds": 600})
+    statuses = [integration.get(f"{api}/accounts", params={"$select": "name"}).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert admin.get(f"{api}/accounts").status_code == 200

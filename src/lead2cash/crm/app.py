@@ -52,6 +52,7 @@ def create_app(
     app.add_exception_handler(Exception, _unexpected_error)
 
     extra = {"token_lifetime": token_lifetime} if token_lifetime is not None else {}
+    limits = limits or LimitConfig.from_settings(settings)
     auth.install(app, store=store, secret=settings.resolved_secret_key(), limits=limits, faults=faults, **extra)
 
     from lead2cash.crm.api import data, metadata_read, metadata_write, roles

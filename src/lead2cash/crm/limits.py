@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -50,6 +51,11 @@ class LimitConfig:
     window_seconds: float = 300.0
     max_execution_seconds: float = 1200.0
     max_concurrent: int = 52
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LimitConfig:
+        """``L2C_CRM_LIMITS=true`` switches the limits on, ``L2C_CRM_LIMITS_SCALE`` shrinks the window."""
+        return cls().scaled(settings.crm_limits_scale, enabled=settings.crm_limits)
 
     def scaled(self, factor: float, *, enabled: bool = True) -> LimitConfig:
         """Same allowed *rate*, window and budgets multiplied by ``factor`` (0.01 → 60 requests / 3 s)."""
