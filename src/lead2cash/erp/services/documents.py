@@ -315,6 +315,21 @@ def _validate_line(header: SalesHeader, line: SalesLine) -> None:
         raise invalid(label, "quantity", "must be 0 on a comment line", "Choose a type or remove the quantity.")
     if line.type is not SalesLineType.COMMENT and not line.no:
         raise invalid(label, "no", "is required for this type", f"Enter the {line.type.value} no.")
+    outstanding = Decimal(line.quantity) - Decimal(line.quantity_shipped)
+    if Decimal(line.qty_to_ship) > outstanding:
+        raise invalid(
+            label,
+            "qty_to_ship",
+            f"{line.qty_to_ship} is more than the outstanding quantity {outstanding}",
+            f"Ship at most {outstanding}.",
+        )
+    if Decimal(line.qty_to_invoice) > Decimal(line.quantity) - Decimal(line.quantity_invoiced):
+        raise invalid(
+            label,
+            "qty_to_invoice",
+            f"{line.qty_to_invoice} is more than the quantity not yet invoiced",
+            f"Invoice at most {Decimal(line.quantity) - Decimal(line.quantity_invoiced)}.",
+        )
     if Decimal(line.quantity) < Decimal(line.quantity_shipped) or Decimal(line.quantity) < Decimal(
         line.quantity_invoiced
     ):
@@ -462,8 +477,6 @@ def recalculate(session: Session, header: SalesHeader) -> None:
         )
         line.outstanding_quantity = Decimal(line.quantity) - Decimal(line.quantity_shipped)
         line.qty_shipped_not_invoiced = Decimal(line.quantity_shipped) - Decimal(line.quantity_invoiced)
-        if Decimal(line.qty_to_ship) > line.outstanding_quantity:
-            line.qty_to_ship = line.outstanding_quantity
     for line in header.lines:
         if line.type is SalesLineType.COMMENT:
             for name in ("line_amount", "amount", "amount_including_vat", "inv_discount_amount"):

@@ -85,7 +85,7 @@ class PostingResult:
 
 
 def _posted_header(model, header: SalesHeader, no: str, posting_date: date):
-    posted = model(no=no, order_no=header.no, posting_date=posting_date)
+    posted = documents.with_defaults(model(no=no, order_no=header.no, posting_date=posting_date))
     for name in COPIED:
         setattr(posted, name, getattr(header, name))
     posted.work_description = (header.work_description or "")[:2000]
@@ -337,7 +337,7 @@ def _invoice(session: Session, header: SalesHeader, plan, posting_date: date) ->
         )
     invoice.amount = sum((x.amount for x in lines), ZERO)
     invoice.amount_including_vat = sum((x.amount_including_vat for x in lines), ZERO)
-    invoice.invoice_discount_amount = sum((x.inv_discount_amount for x in lines), ZERO)
+    invoice.invoice_discount_amount = sum((x.inv_discount_amount or ZERO for x in lines), ZERO)
     invoice.prepayment_deducted_incl_vat = deducted_incl
     entry = post_customer_entry(
         session,
