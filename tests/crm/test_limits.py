@@ -138,7 +138,7 @@ def test_failing_requests_answer_503_and_do_nothing(client):
         assert failed.json()["error"]["code"] == "0x80044155"
     assert client.post("/api/data/v9.2/accounts", headers=client.user, json={"name": "kept"}).status_code == 200
     assert account_names(client.store) == ["kept"]
-    assert client.get("/_l2c/faults", headers=client.admin).json()["injected"] == {"failed": 2, "timed_out": 0}
+    assert client.get("/_l2c/faults", headers=client.admin).json()["injected"]["fail"] == 2
 
 
 def test_fail_fraction_spares_reads_when_limited_to_writes_and_spares_sign_in(client):
@@ -188,3 +188,38 @@ def test_real_data_routes_are_throttled_per_user(crm_client_as, api):
     statuses = [integration.get(f"{api}/accounts", params={"$select": "name"}).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert admin.get(f"{api}/accounts").status_code == 200
+
+
+def test_injected_429_carries_retry_after_without_the_limiter(client):
+    client.put("/_l2c/faults", headers=client.admin, json={"throttle_next": 1, "throttle_retry_after": 7})
+    throttled = client.get("/api/data/v9.2/accounts", headers=client.user)
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "7"
+    assert throttled.json()["error"]["code"] == "0x80072322"
+    assert client.get("/api/data/v9.2/accounts", headers=client.user).status_code == 200
+
+
+def test_injected_conflict_hits_only_conditional_writes(client):
+    client.put("/_l2c/faults", headers=client.admin, json={"conflict_next": 1})
+    url = "/api/data/v9.2/accounts(00000000-0000-0000-0000-000000000001)"
+    assert client.patch(url, headers={**client.user, "If-Match": "*"}, json={}).status_code == 200
+    assert client.get(url, headers={**client.user, "If-Match": 'W/"5"'}).status_code == 200
+    conflict = client.patch(url, headers={**client.user, "If-Match": 'W/"5"'}, json={})
+    assert conflict.status_code == 412
+    assert conflict.json()["error"]["code"] == "0x80060882"
+    assert client.patch(url, headers={**client.user, "If-Match": 'W/"5"'}, json={}).status_code == 200
+
+
+def test_latency_is_added_before_the_request_runs(client, monkeypatch):
+    from lead2cash.crm import faults
+
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(faults.anyio, "sleep", record)
+    client.put("/_l2c/faults", headers=client.admin, json={"latency_ms": 250, "methods": ["GET"]})
+    assert client.get("/api/data/v9.2/accounts", headers=client.user).status_code == 200
+    assert client.post("/api/data/v9.2/accounts", headers=client.user, json={}).status_code == 200
+    assert waits == [0.25]

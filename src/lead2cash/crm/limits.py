@@ -5,10 +5,8 @@ execution time in a sliding 5-minute window, and 52 concurrent requests. Past a 
 ``429 Too Many Requests`` with ``Retry-After`` and one of three error codes. The limiter here reproduces
 that (off by default; :meth:`LimitConfig.scaled` keeps the rate but shrinks the window for tests).
 
-The fault switches inject what a flaky network and a busy service do to a client: a fraction (or the next
-*n*) of requests fail with 503 before doing anything, latency is added to each request, or a request runs
-and commits but its answer never arrives in time (the client sees 504 after a hold) — the case that proves
-a client's retries are idempotent.
+The same middleware applies the fault switches of ``crm/faults.py`` (503, injected 429, 412 on
+conditional writes, answers lost after the commit, latency).
 
 Both apply to Web API requests (``/api/data/…``) only, never to the token endpoint or the control
 endpoints (``/_l2c/limits``, ``/_l2c/faults``, System Administrator only) that switch them at run time.
@@ -17,29 +15,25 @@ endpoints (``/_l2c/limits``, ``/_l2c/faults``, System Administrator only) that s
 from __future__ import annotations
 
 import math
-import random
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lead2cash.crm.access import API_PREFIX
 from lead2cash.crm.auth import INNER_CALLER_KEY, require_administrator
+from lead2cash.crm.faults import FaultConfig, FaultSwitches, run_with_faults
 from lead2cash.crm.odata.errors import (
     LIMIT_CONCURRENCY,
     LIMIT_EXECUTION_TIME,
     LIMIT_REQUESTS,
-    SERVICE_UNAVAILABLE,
     DataverseError,
 )
-
-GATEWAY_TIMEOUT = "0x80044151"
 
 
 @dataclass(frozen=True)
@@ -167,61 +161,6 @@ def _too_many(code: str, message: str, retry_after: float) -> DataverseError:
     return DataverseError(429, code, message, headers={"Retry-After": str(seconds)})
 
 
-@dataclass(frozen=True)
-class FaultConfig:
-    """What to inject. Fractions are probabilities per request, drawn from a generator seeded by ``seed``."""
-
-    fail_fraction: float = 0.0  # answer 503 without running the request
-    fail_next: int = 0  # the next n requests fail with 503
-    latency_ms: float = 0.0  # added before each request runs
-    timeout_fraction: float = 0.0  # run and commit, then hold and answer 504
-    timeout_next: int = 0
-    timeout_hold_seconds: float = 0.0  # how long the lost answer is held before the 504
-    methods: tuple[str, ...] = ()  # only these HTTP methods (empty: all)
-    seed: int | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(
-            self.fail_fraction or self.fail_next or self.latency_ms or self.timeout_fraction or self.timeout_next
-        )
-
-
-class FaultSwitches:
-    def __init__(self, config: FaultConfig | None = None):
-        self.configure(config or FaultConfig())
-
-    def configure(self, config: FaultConfig) -> None:
-        self.config = config
-        self._fail_next = config.fail_next
-        self._timeout_next = config.timeout_next
-        self._random = random.Random(config.seed)
-        self.injected = {"failed": 0, "timed_out": 0}
-
-    def applies_to(self, method: str) -> bool:
-        return self.config.active and (not self.config.methods or method.upper() in self.config.methods)
-
-    def should_fail(self) -> bool:
-        if self._fail_next > 0:
-            self._fail_next -= 1
-            return self._count("failed")
-        return self._random.random() < self.config.fail_fraction and self._count("failed")
-
-    def should_time_out(self) -> bool:
-        if self._timeout_next > 0:
-            self._timeout_next -= 1
-            return self._count("timed_out")
-        return self._random.random() < self.config.timeout_fraction and self._count("timed_out")
-
-    def _count(self, what: str) -> bool:
-        self.injected[what] += 1
-        return True
-
-    def state(self) -> dict:
-        return {**asdict(self.config), "fail_next": self._fail_next, "timeout_next": self._timeout_next,
-                "injected": dict(self.injected)}  # fmt: skip
-
-
 class ProtectionMiddleware:
     """Applies :class:`ServiceProtection` and :class:`FaultSwitches` to Web API requests.
 
@@ -264,27 +203,7 @@ class ProtectionMiddleware:
             self.protection.finished(user, started)
 
     async def _with_faults(self, scope: Scope, receive: Receive, send: Send) -> None:
-        faults = self.faults
-        if not faults.applies_to(scope["method"]):
-            await self.app(scope, receive, send)
-            return
-        if faults.config.latency_ms:
-            await anyio.sleep(faults.config.latency_ms / 1000)
-        if faults.should_fail():
-            error = DataverseError(503, SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Try again later.")
-            await error.response()(scope, receive, send)
-            return
-        if not faults.should_time_out():
-            await self.app(scope, receive, send)
-            return
-
-        async def swallow(_message: Message) -> None:
-            return None
-
-        await self.app(scope, receive, swallow)  # runs and commits; its answer is lost
-        await anyio.sleep(faults.config.timeout_hold_seconds)
-        error = DataverseError(504, GATEWAY_TIMEOUT, "The request timed out before the server could answer.")
-        await error.response()(scope, receive, send)
+        await run_with_faults(self.app, self.faults, scope, receive, send)
 
 
 # ---- run-time control (tests that run the server in another process switch limits and faults here) ----
@@ -305,13 +224,20 @@ class LimitsUpdate(BaseModel):
 
 
 class FaultsUpdate(BaseModel):
+    """The whole fault configuration; omitted fields are off."""
+
     model_config = ConfigDict(extra="forbid")
     fail_fraction: float = Field(default=0.0, ge=0, le=1)
     fail_next: int = Field(default=0, ge=0)
-    latency_ms: float = Field(default=0.0, ge=0, le=60_000)
+    throttle_fraction: float = Field(default=0.0, ge=0, le=1)
+    throttle_next: int = Field(default=0, ge=0)
+    throttle_retry_after: int = Field(default=1, ge=0, le=3600)
+    conflict_fraction: float = Field(default=0.0, ge=0, le=1)
+    conflict_next: int = Field(default=0, ge=0)
     timeout_fraction: float = Field(default=0.0, ge=0, le=1)
     timeout_next: int = Field(default=0, ge=0)
     timeout_hold_seconds: float = Field(default=0.0, ge=0, le=600)
+    latency_ms: float = Field(default=0.0, ge=0, le=60_000)
     methods: list[str] = Field(default_factory=list)
     seed: int | None = None
 
