@@ -63,3 +63,11 @@ def test_unknown_user_or_role_is_404(crm_client_as, api):
     ref = {"@odata.id": f"roles({ghost})"}
     answer = admin.post(f"{api}/systemusers({seed.ADMINISTRATOR_ID})/systemuserroles_association/$ref", json=ref)
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "0x80040217"
+
+
+def test_who_am_i_names_the_seeded_org_and_business_unit(crm_client, api):
+    body = crm_client.get(f"{api}/WhoAmI").json()
+    assert body["UserId"] == seed.INTEGRATION_USER_ID
+    assert body["BusinessUnitId"] == seed.ROOT_BUSINESS_UNIT_ID
+    assert body["OrganizationId"] == seed.ORGANIZATION_ID
+    assert crm_client.get(f"{api}/WhoAmI()").json()["UserId"] == seed.INTEGRATION_USER_ID
