@@ -29,97 +29,27 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn
 
 from lead2cash.crm.catalog import standard_registry
-from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, OptionDef, Registry
+from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, Registry
 from lead2cash.crm.odata import errors
+from lead2cash.crm.schema import (  # noqa: F401  (re-exported: the store is the public entry point)
+    CASCADE_DELETE,
+    build_table,
+    column_type,
+    columns_for,
+    customizations,
+    entity_json,
+    key_index,
+    org_counter,
+    record_customization,
+    replay_customization,
+    system_metadata,
+    tombstones,
+)
 from lead2cash.db import make_engine
-from lead2cash.sqltypes import DecimalType, UTCDateTime, utcnow
+from lead2cash.sqltypes import utcnow
 
 DEFAULT_CHANGE_TRACKING_EXPIRY = timedelta(days=7)
-# Lookups whose target owns the referencing rows: deleting the target deletes them (parental cascade).
-CASCADE_DELETE = {
-    ("quotedetail", "quoteid"), ("salesorderdetail", "salesorderid"), ("invoicedetail", "invoiceid"),
-    ("post", "regardingobjectid"), ("productpricelevel", "pricelevelid"), ("productpricelevel", "productid"),
-    ("uom", "uomscheduleid"), ("quoteclose", "quoteid"), ("orderclose", "salesorderid"),
-    ("opportunityclose", "opportunityid"),
-}  # fmt: skip
 _UNTOUCHED_ON_DELETE = {"createdby", "modifiedby", "ownerid", "owningbusinessunit"}
-
-
-def _text(n: int | None) -> sa.types.TypeEngine:
-    base = sa.String(n) if n and n <= 4000 else sa.Text()
-    nocase = sa.String(n, collation="NOCASE") if n and n <= 4000 else sa.Text(collation="NOCASE")
-    return base.with_variant(nocase, "sqlite")  # Dataverse compares strings case-insensitively
-
-
-def column_type(attr: AttributeDef) -> sa.types.TypeEngine:
-    t = attr.attribute_type
-    if t in ("String", "Memo"):
-        return _text(attr.max_length)
-    if t in ("Integer", "Picklist", "State", "Status"):
-        return sa.Integer()
-    if t == "BigInt":
-        return sa.BigInteger()
-    if t == "Money":
-        return DecimalType(4)
-    if t == "Decimal":
-        return DecimalType(attr.precision if attr.precision is not None else 5)
-    if t == "Double":
-        return sa.Float()
-    if t == "Boolean":
-        return sa.Boolean()
-    if t == "DateTime":
-        return sa.Date() if attr.date_behavior == "DateOnly" else UTCDateTime()
-    if t == "EntityName":
-        return sa.String(64)
-    return sa.String(36)  # Uniqueidentifier and lookups: lowercase GUID text
-
-
-def columns_for(entity: EntityDef, attr: AttributeDef) -> list[sa.Column]:
-    pk = attr.logical_name == entity.primary_id_attribute
-    cols = [sa.Column(attr.logical_name, column_type(attr), primary_key=pk, index=attr.is_lookup)]
-    if attr.is_polymorphic:
-        cols.append(sa.Column(f"{attr.logical_name}_type", sa.String(64)))
-    return cols
-
-
-def build_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
-    cols = [c for attr in entity.attributes.values() for c in columns_for(entity, attr)]
-    table = sa.Table(entity.logical_name, metadata, *cols)
-    sa.Index(f"ix_{entity.logical_name}_versionnumber", table.c.versionnumber)
-    for key in entity.alternate_keys:
-        _key_index(table, key)
-    return table
-
-
-def _key_index(table: sa.Table, key: AlternateKeyDef) -> sa.Index:
-    return sa.Index(f"uk_{table.name}_{key.logical_name}", *(table.c[a] for a in key.key_attributes), unique=True)
-
-
-system_metadata = sa.MetaData()
-org_counter = sa.Table(
-    "crm_org_counter",
-    system_metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("value", sa.BigInteger),
-)
-tombstones = sa.Table(
-    "crm_tombstone",
-    system_metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("entity", sa.String(64), nullable=False),
-    sa.Column("objectid", sa.String(36), nullable=False),
-    sa.Column("versionnumber", sa.BigInteger, nullable=False),
-    sa.Column("deletedon", UTCDateTime, nullable=False),
-    sa.Index("ix_crm_tombstone_entity_version", "entity", "versionnumber"),
-)
-customizations = sa.Table(
-    "crm_customization",
-    system_metadata,
-    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(32), nullable=False),  # entity | attribute | key | change_tracking
-    sa.Column("entity", sa.String(64), nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-)
 
 
 @dataclass
@@ -173,7 +103,7 @@ class Store:
                 conn.execute(sa.insert(org_counter), {"id": 1, "value": 0})
             rows = conn.execute(sa.select(customizations).order_by(customizations.c.seq)).mappings().all()
         for row in rows:
-            _replay(self.registry, row["kind"], row["entity"], json.loads(row["body"]))
+            replay_customization(self.registry, row["kind"], row["entity"], json.loads(row["body"]))
         for entity in self.registry:
             self.tables[entity.logical_name] = build_table(entity, self.metadata)
         self.metadata.create_all(self.engine)
@@ -192,7 +122,7 @@ class Store:
             table = build_table(entity, self.metadata)
             self.tables[entity.logical_name] = table
             table.create(conn)
-            _record(conn, "entity", entity.logical_name, _entity_json(entity))
+            record_customization(conn, "entity", entity.logical_name, entity_json(entity))
 
     def add_attribute(self, entity_name: str, attr: AttributeDef) -> None:
         entity = self.registry.get(entity_name)
@@ -207,7 +137,7 @@ class Store:
                 ddl = CreateColumn(col).compile(dialect=self.engine.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
                 table.append_column(col)
-            _record(conn, "attribute", entity_name, asdict(attr))
+            record_customization(conn, "attribute", entity_name, asdict(attr))
         self.registry.changed()
 
     def add_key(self, entity_name: str, key: AlternateKeyDef) -> None:
@@ -218,7 +148,7 @@ class Store:
         if any(k.logical_name == key.logical_name for k in entity.alternate_keys):
             raise errors.DataverseError(412, errors.DUPLICATE_KEY, f"A key named {key.logical_name} exists.")
         with self.engine.begin() as conn:
-            index = _key_index(self.tables[entity_name], key)
+            index = key_index(self.tables[entity_name], key)
             try:
                 index.create(conn)
             except sa.exc.IntegrityError as exc:
@@ -226,13 +156,13 @@ class Store:
                     412, errors.DUPLICATE_KEY, "Existing rows have duplicate values for the key attributes."
                 ) from exc
             entity.add_key(key)
-            _record(conn, "key", entity_name, asdict(key))
+            record_customization(conn, "key", entity_name, asdict(key))
 
     def set_change_tracking(self, entity_name: str, enabled: bool) -> None:
         entity = self.registry.get(entity_name)
         with self.engine.begin() as conn:
             entity.change_tracking = enabled
-            _record(conn, "change_tracking", entity_name, {"enabled": enabled})
+            record_customization(conn, "change_tracking", entity_name, {"enabled": enabled})
 
     # ---- units of work ----
 
@@ -251,7 +181,7 @@ def _read_engine(url: str) -> Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection, record_customization):
         dbapi_connection.isolation_level = None
         dbapi_connection.execute("PRAGMA foreign_keys=ON")
         dbapi_connection.execute("PRAGMA busy_timeout=30000")
@@ -261,40 +191,6 @@ def _read_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN")
 
     return engine
-
-
-def _record(conn: Connection, kind: str, entity: str, body: dict) -> None:
-    conn.execute(sa.insert(customizations), {"kind": kind, "entity": entity, "body": json.dumps(body)})
-
-
-def _entity_json(entity: EntityDef) -> dict:
-    data = asdict(entity)
-    data["attributes"] = [asdict(a) for a in entity.attributes.values()]
-    return data
-
-
-def _attr_from(data: dict) -> AttributeDef:
-    data = dict(data)
-    data["targets"] = tuple(data.get("targets") or ())
-    data["options"] = tuple(OptionDef(**o) for o in data.get("options") or ())
-    return AttributeDef(**data)
-
-
-def _replay(registry: Registry, kind: str, entity_name: str, body: dict) -> None:
-    if kind == "entity":
-        body = dict(body)
-        attrs = [_attr_from(a) for a in body.pop("attributes")]
-        keys = [
-            AlternateKeyDef(**{**k, "key_attributes": tuple(k["key_attributes"])}) for k in body.pop("alternate_keys")
-        ]
-        registry.add(EntityDef(**body, attributes={a.logical_name: a for a in attrs}, alternate_keys=keys))
-    elif kind == "attribute":
-        registry.get(entity_name).add_attribute(_attr_from(body))
-        registry.changed()
-    elif kind == "key":
-        registry.get(entity_name).add_key(AlternateKeyDef(**{**body, "key_attributes": tuple(body["key_attributes"])}))
-    elif kind == "change_tracking":
-        registry.get(entity_name).change_tracking = bool(body["enabled"])
 
 
 @dataclass
@@ -397,7 +293,7 @@ class UnitOfWork:
                 ids = self.conn.scalars(sa.select(ct.c[child.primary_id_attribute]).where(col == id)).all()
                 for child_id in ids:
                     self.delete(child, child_id)
-            else:
+            elif self.conn.execute(sa.select(col).where(col == id).limit(1)).first() is not None:
                 clear = {rel.referencing_attribute: None, "versionnumber": self.next_versions()}
                 if f"{rel.referencing_attribute}_type" in ct.c:
                     clear[f"{rel.referencing_attribute}_type"] = None

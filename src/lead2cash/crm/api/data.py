@@ -17,6 +17,7 @@ from starlette.responses import Response
 from lead2cash.crm.api import changes
 from lead2cash.crm.api.common import (
     REFERENCES_SCOPE_KEY,
+    caller_of,
     check_version,
     json_body,
     preferences,
@@ -28,6 +29,7 @@ from lead2cash.crm.odata import errors, query
 from lead2cash.crm.odata.keys import EntityKey, format_key, parse_key, parse_reference, split_segment
 from lead2cash.crm.odata.serialize import ODATA_HEADERS, ODataResponse, Preferences, etag, parse_etag
 from lead2cash.crm.payload import parse_body, resolve_id
+from lead2cash.crm.security import Access, require_privilege
 from lead2cash.crm.store import UnitOfWork
 
 router = APIRouter(tags=["data"])
@@ -188,6 +190,9 @@ async def upsert(version: str, segment: str, request: Request) -> Response:
         refs = request.scope.get(REFERENCES_SCOPE_KEY)
         values = parse_body(uow, entity, body, creating=row is None, references=refs)
         if row is None:
+            caller = caller_of(request)
+            if caller is not None and hasattr(caller, "has_privilege"):  # an upsert that creates needs Create
+                require_privilege(caller, Access.CREATE, entity.logical_name)
             if key.id is not None:
                 given = values.get(entity.primary_id_attribute)
                 if given is not None and given != key.id:
