@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session, sessionmaker
 
 from lead2cash import __version__
-from lead2cash.erp.api import admin, master
+from lead2cash.erp.api import admin, documents, master
 from lead2cash.erp.errors import ErpError
 
 API_PREFIX = "/api/v1"
@@ -23,6 +23,7 @@ def create_app(sessions: sessionmaker[Session]) -> FastAPI:
     app.state.sessions = sessions
     app.include_router(master.router(), prefix=API_PREFIX)
     app.include_router(admin.router(), prefix=API_PREFIX)
+    app.include_router(documents.router(), prefix=API_PREFIX)
 
     @app.exception_handler(ErpError)
     async def erp_error(_request: Request, exc: ErpError):

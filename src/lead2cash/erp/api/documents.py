@@ -1,0 +1,393 @@
+"""REST endpoints for sales quotes and orders, posting, payments, ledgers, statistics and availability.
+
+Documents are addressed by their no. under ``/sales-quotes`` and ``/sales-orders``; actions (release,
+reopen, post, make order …) are ``POST`` sub-resources. Every request is one transaction: a failed action
+writes nothing. Amounts are exact decimals, sent as JSON strings so no float ever touches them.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lead2cash.erp.api.auth import ALL_ROLES, MASTER_DATA_WRITERS, db_session, require
+from lead2cash.erp.api.crud import ERROR_RESPONSES
+from lead2cash.erp.api.types import Amount, CodeRef, Text
+from lead2cash.erp.errors import NotFound
+from lead2cash.erp.model import (
+    CustLedgerEntry,
+    ErpUser,
+    ItemLedgerEntry,
+    SalesHeader,
+    SalesInvoiceHeader,
+    SalesInvoiceLine,
+    SalesShipmentHeader,
+    SalesShipmentLine,
+)
+from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType, SalesLineType
+from lead2cash.erp.services import archive, availability, documents, payments, posting, release, statistics
+
+Quantity = Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=0, le=Decimal("1e9"))]
+Pct = Annotated[Decimal, Field(max_digits=8, decimal_places=5, ge=0, le=100)]
+PATHS = {"sales-quotes": SalesDocumentType.QUOTE, "sales-orders": SalesDocumentType.ORDER}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SalesLineIn(_In):
+    line_no: int | None = Field(None, ge=1, le=2**31 - 1)
+    type: SalesLineType = SalesLineType.ITEM
+    no: Text(20) = ""
+    description: Text(100) | None = None
+    description_2: Text(50) | None = None
+    attached_to_line_no: int | None = Field(None, ge=0, le=2**31 - 1)
+    unit_of_measure_code: CodeRef(10) = None
+    quantity: Annotated[Decimal, Field(max_digits=18, decimal_places=5, le=Decimal("1e9"))] = Decimal(0)
+    unit_price: Amount | None = Field(None, description="Leave out to take the best sales price.")
+    line_discount_pct: Pct | None = None
+    line_discount_amount: Amount | None = None
+    vat_pct: Pct | None = None
+    shipment_date: date | None = None
+    qty_to_ship: Amount | None = None
+    qty_to_invoice: Amount | None = None
+    prepayment_pct: Pct | None = None
+
+
+class SalesLinePatch(SalesLineIn):
+    type: SalesLineType | None = None
+    no: Text(20) | None = None
+    quantity: Amount | None = None
+
+
+class SalesHeaderPatch(_In):
+    sell_to_customer_no: Text(20) | None = None
+    currency_code: CodeRef(10) = None
+    salesperson_code: CodeRef(20) = None
+    payment_terms_code: CodeRef(10) = None
+    shipment_method_code: CodeRef(10) = None
+    shipping_agent_code: CodeRef(10) = None
+    customer_price_group: CodeRef(10) = None
+    opportunity_no: CodeRef(20) = None
+    external_document_no: Text(35) | None = None
+    your_reference: Text(35) | None = None
+    quote_no: Text(20) | None = None
+    order_date: date | None = None
+    document_date: date | None = None
+    posting_date: date | None = None
+    shipment_date: date | None = None
+    due_date: date | None = None
+    quote_valid_until_date: date | None = None
+    requested_delivery_date: date | None = None
+    prepayment_pct: Pct | None = None
+    payment_discount_pct: Pct | None = None
+    invoice_discount_amount: Amount | None = None
+    work_description: Text(4000) | None = None
+    bill_to_name: Text(100) | None = None
+    bill_to_address: Text(100) | None = None
+    bill_to_address_2: Text(50) | None = None
+    bill_to_post_code: Text(20) | None = None
+    bill_to_city: Text(30) | None = None
+    bill_to_county: Text(30) | None = None
+    bill_to_country_region_code: Text(10) | None = None
+    ship_to_name: Text(100) | None = None
+    ship_to_address: Text(100) | None = None
+    ship_to_address_2: Text(50) | None = None
+    ship_to_post_code: Text(20) | None = None
+    ship_to_city: Text(30) | None = None
+    ship_to_county: Text(30) | None = None
+    ship_to_country_region_code: Text(10) | None = None
+
+
+class SalesHeaderIn(SalesHeaderPatch):
+    no: CodeRef(20) = Field(None, description="Blank: the next number of the quote or order number series.")
+    sell_to_customer_no: Text(20)
+    lines: list[SalesLineIn] = Field(default_factory=list, max_length=1000)
+
+
+class PostLineIn(_In):
+    line_no: int
+    qty_to_ship: Quantity | None = None
+    qty_to_invoice: Quantity | None = None
+
+
+class PostIn(_In):
+    ship: bool = True
+    invoice: bool = True
+    posting_date: date | None = None
+    lines: list[PostLineIn] = Field(default_factory=list, description="Quantities to post; others as on the lines.")
+
+
+class PrepaymentIn(_In):
+    posting_date: date | None = None
+
+
+class ApplyIn(_In):
+    document_no: Text(20) | None = None
+    entry_no: int | None = None
+    amount: Amount | None = Field(None, description="Leave out to apply as much as is open.")
+
+
+class PaymentIn(_In):
+    customer_no: Text(20)
+    amount: Annotated[Decimal, Field(max_digits=18, decimal_places=5, gt=0, le=Decimal("1e12"))]
+    currency_code: CodeRef(10) = None
+    posting_date: date | None = None
+    document_no: CodeRef(20) = None
+    external_document_no: Text(35) = ""
+    description: Text(100) = ""
+    applies_to: list[ApplyIn] = Field(default_factory=list, max_length=100)
+
+
+class AdjustmentIn(_In):
+    item_no: Text(20)
+    quantity: Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=Decimal("-1e9"), le=Decimal("1e9"))]
+    posting_date: date | None = None
+    document_no: Text(20) = ""
+
+
+def _doc(header: SalesHeader) -> dict[str, Any]:
+    body = archive.snapshot(header)
+    body["row_version"] = header.row_version
+    body["lines"] = [archive.snapshot(line) for line in header.lines]
+    return body
+
+
+def _posted(session: Session, header_model, line_model, no: str) -> dict[str, Any]:
+    header = session.scalars(select(header_model).where(header_model.no == no.upper())).first()
+    if header is None:
+        raise NotFound(f"{header_model.label()} {no} does not exist.", record=f"{header_model.label()} {no}")
+    body = archive.snapshot(header)
+    lines = session.scalars(select(line_model).where(line_model.document_no == header.no).order_by(line_model.line_no))
+    body["lines"] = [archive.snapshot(x) for x in lines]
+    return body
+
+
+def router() -> APIRouter:
+    api = APIRouter(responses=ERROR_RESPONSES)
+    readers, writers = require(ALL_ROLES), require(MASTER_DATA_WRITERS)
+    db = Depends(db_session)
+
+    @api.post("/sales-quotes/{no}/make-order", tags=["Sales quotes"], status_code=201)
+    def make_order(no: str, session: Session = db, user: ErpUser = Depends(writers)):
+        quote = documents.get_document(session, SalesDocumentType.QUOTE, no, for_update=True)
+        return _doc(release.make_order(session, quote, user=user.user_name))
+
+    @api.post("/sales-orders/{no}/post", tags=["Sales orders"])
+    def post_order(no: str, body: PostIn, session: Session = db, user: ErpUser = Depends(writers)):
+        header = documents.get_document(session, SalesDocumentType.ORDER, no, for_update=True)
+        for wanted in body.lines:
+            line = documents.get_line(header, wanted.line_no)
+            changes = wanted.model_dump(exclude_unset=True, exclude={"line_no"})
+            documents.update_line(session, header, line, {k: v for k, v in changes.items() if v is not None})
+        result = posting.post(
+            session, header, ship=body.ship, invoice=body.invoice, posting_date=body.posting_date, user=user.user_name
+        )
+        return {
+            "shipment_no": result.shipment_no,
+            "invoice_no": result.invoice_no,
+            "order_deleted": result.order_deleted,
+            "order": None if result.order_deleted else _doc(header),
+        }
+
+    @api.post("/sales-orders/{no}/prepayment-invoice", tags=["Sales orders"], status_code=201)
+    def prepayment(no: str, body: PrepaymentIn, session: Session = db, _=Depends(writers)):
+        header = documents.get_document(session, SalesDocumentType.ORDER, no, for_update=True)
+        invoice_no = posting.post_prepayment_invoice(session, header, posting_date=body.posting_date)
+        return {"invoice_no": invoice_no, "order": _doc(header)}
+
+    @api.get("/posted-sales-invoices", tags=["Posted documents"])
+    def list_invoices(
+        order_no: str | None = None,
+        customer_no: str | None = None,
+        row_version_gt: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        session: Session = db,
+        _=Depends(readers),
+    ):
+        stmt = select(SalesInvoiceHeader).where(SalesInvoiceHeader.row_version > row_version_gt)
+        if order_no:
+            stmt = stmt.where(SalesInvoiceHeader.order_no == order_no.upper())
+        if customer_no:
+            stmt = stmt.where(SalesInvoiceHeader.sell_to_customer_no == customer_no.upper())
+        rows = session.scalars(stmt.order_by(SalesInvoiceHeader.row_version).limit(limit))
+        return {"items": [archive.snapshot(x) | {"row_version": x.row_version} for x in rows]}
+
+    @api.get("/posted-sales-invoices/{no}", tags=["Posted documents"])
+    def read_invoice(no: str, session: Session = db, _=Depends(readers)):
+        return _posted(session, SalesInvoiceHeader, SalesInvoiceLine, no)
+
+    @api.get("/posted-sales-shipments/{no}", tags=["Posted documents"])
+    def read_shipment(no: str, session: Session = db, _=Depends(readers)):
+        return _posted(session, SalesShipmentHeader, SalesShipmentLine, no)
+
+    @api.get("/customer-ledger-entries", tags=["Ledgers"])
+    def customer_entries(
+        customer_no: str | None = None,
+        open: bool | None = None,
+        document_no: str | None = None,
+        entry_no_gt: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        session: Session = db,
+        _=Depends(readers),
+    ):
+        stmt = select(CustLedgerEntry).where(CustLedgerEntry.entry_no > entry_no_gt)
+        if customer_no:
+            stmt = stmt.where(CustLedgerEntry.customer_no == customer_no.upper())
+        if open is not None:
+            stmt = stmt.where(CustLedgerEntry.open.is_(open))
+        if document_no:
+            stmt = stmt.where(CustLedgerEntry.document_no == document_no.upper())
+        rows = session.scalars(stmt.order_by(CustLedgerEntry.entry_no).limit(limit))
+        return {"items": [archive.snapshot(x) for x in rows]}
+
+    @api.get("/item-ledger-entries", tags=["Ledgers"])
+    def item_entries(
+        item_no: str | None = None,
+        entry_no_gt: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        session: Session = db,
+        _=Depends(readers),
+    ):
+        stmt = select(ItemLedgerEntry).where(ItemLedgerEntry.entry_no > entry_no_gt)
+        if item_no:
+            stmt = stmt.where(ItemLedgerEntry.item_no == item_no.upper())
+        rows = session.scalars(stmt.order_by(ItemLedgerEntry.entry_no).limit(limit))
+        return {"items": [archive.snapshot(x) for x in rows]}
+
+    @api.post("/payments", tags=["Payments"], status_code=201)
+    def post_payment(body: PaymentIn, session: Session = db, _=Depends(writers)):
+        result = payments.post_payment(
+            session,
+            customer_no=body.customer_no.upper(),
+            amount=body.amount,
+            applies_to=[x.model_dump() for x in body.applies_to],
+            posting_date=body.posting_date,
+            currency_code=body.currency_code,
+            document_no=body.document_no,
+            external_document_no=body.external_document_no,
+            description=body.description,
+        )
+        return {
+            "entry": archive.snapshot(result.entry),
+            "applications": [{k: archive._json(v) for k, v in vars(a).items()} for a in result.applications],
+        }
+
+    @api.get("/customers/{no}/statistics", tags=["Statistics"])
+    def customer_statistics(no: str, as_of: date | None = None, session: Session = db, _=Depends(readers)):
+        stats = statistics.customer_statistics(session, no, as_of=as_of)
+        return {k: archive._json(v) for k, v in stats.as_dict().items()}
+
+    @api.get("/item-availability", tags=["Availability"])
+    def item_availability(
+        item_no: list[str] | None = Query(None, max_length=1000), session: Session = db, _=Depends(readers)
+    ):
+        rows = availability.availability(session, item_no)
+        return {"items": [{k: archive._json(v) for k, v in r.as_dict().items()} for r in rows]}
+
+    @api.post("/item-adjustments", tags=["Availability"], status_code=201)
+    def adjust(body: AdjustmentIn, session: Session = db, _=Depends(writers)):
+        entry = availability.post_adjustment(
+            session, body.item_no, body.quantity, posting_date=body.posting_date, document_no=body.document_no
+        )
+        return archive.snapshot(entry)
+
+    # after the specific actions above, so ``/{no}/{action}`` does not shadow them
+    for path, kind in PATHS.items():
+        _document_routes(api, path, kind, readers, writers, db)
+    return api
+
+
+def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers, writers, db) -> None:
+    tag = [f"Sales {str(kind).lower()}s"]
+    op = path.replace("-", "_")
+
+    @api.get(f"/{path}", tags=tag, operation_id=f"list_{op}")
+    def list_documents(
+        customer_no: str | None = None,
+        status: SalesDocumentStatus | None = None,
+        your_reference: str | None = None,
+        row_version_gt: int = Query(0, ge=0),
+        limit: int = Query(100, ge=1, le=1000),
+        session: Session = db,
+        _=Depends(readers),
+    ):
+        stmt = select(SalesHeader).where(SalesHeader.document_type == kind, SalesHeader.row_version > row_version_gt)
+        if customer_no:
+            stmt = stmt.where(SalesHeader.sell_to_customer_no == customer_no.upper())
+        if status:
+            stmt = stmt.where(SalesHeader.status == status)
+        if your_reference:
+            stmt = stmt.where(SalesHeader.your_reference == your_reference)
+        rows = session.scalars(stmt.order_by(SalesHeader.row_version).limit(limit))
+        return {"items": [_doc(x) for x in rows]}
+
+    @api.post(f"/{path}", tags=tag, status_code=201, operation_id=f"create_{op}")
+    def create(body: SalesHeaderIn, session: Session = db, _=Depends(writers)):
+        data = body.model_dump(exclude_unset=True, exclude={"lines"})
+        data["sell_to_customer_no"] = body.sell_to_customer_no.upper()
+        lines = [x.model_dump(exclude_unset=True) for x in body.lines]
+        return _doc(documents.create_document(session, kind, data, lines))
+
+    @api.get(f"/{path}/{{no}}", tags=tag, operation_id=f"get_{op}")
+    def read(no: str, session: Session = db, _=Depends(readers)):
+        return _doc(documents.get_document(session, kind, no))
+
+    @api.patch(f"/{path}/{{no}}", tags=tag, operation_id=f"update_{op}")
+    def update(no: str, body: SalesHeaderPatch, session: Session = db, _=Depends(writers)):
+        header = documents.get_document(session, kind, no, for_update=True)
+        changes = body.model_dump(exclude_unset=True)
+        if changes.get("sell_to_customer_no"):
+            changes["sell_to_customer_no"] = changes["sell_to_customer_no"].upper()
+        return _doc(documents.update_header(session, header, changes))
+
+    @api.delete(f"/{path}/{{no}}", tags=tag, status_code=204, operation_id=f"delete_{op}")
+    def delete(no: str, session: Session = db, _=Depends(writers)):
+        documents.delete_document(session, documents.get_document(session, kind, no, for_update=True))
+
+    @api.post(f"/{path}/{{no}}/lines", tags=tag, status_code=201, operation_id=f"add_{op}_line")
+    def add_line(no: str, body: SalesLineIn, session: Session = db, _=Depends(writers)):
+        header = documents.get_document(session, kind, no, for_update=True)
+        documents.add_line(session, header, body.model_dump(exclude_unset=True))
+        return _doc(header)
+
+    @api.patch(f"/{path}/{{no}}/lines/{{line_no}}", tags=tag, operation_id=f"update_{op}_line")
+    def update_line(no: str, line_no: int, body: SalesLinePatch, session: Session = db, _=Depends(writers)):
+        header = documents.get_document(session, kind, no, for_update=True)
+        changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+        documents.update_line(session, header, documents.get_line(header, line_no), changes)
+        return _doc(header)
+
+    @api.delete(f"/{path}/{{no}}/lines/{{line_no}}", tags=tag, operation_id=f"delete_{op}_line")
+    def delete_line(no: str, line_no: int, session: Session = db, _=Depends(writers)):
+        header = documents.get_document(session, kind, no, for_update=True)
+        documents.delete_line(session, header, documents.get_line(header, line_no))
+        return _doc(header)
+
+    @api.post(f"/{path}/{{no}}/{{action}}", tags=tag, operation_id=f"{op}_action")
+    def action(
+        no: str,
+        action: Literal["release", "reopen", "archive"],
+        session: Session = db,
+        user: ErpUser = Depends(writers),
+    ):
+        header = documents.get_document(session, kind, no, for_update=True)
+        if action == "release":
+            release.release(session, header)
+        elif action == "reopen":
+            release.reopen(session, header)
+        else:
+            archive.archive_document(session, header, reason="Archived by user", user=user.user_name)
+        return _doc(header)
+
+    @api.get(f"/{path}/{{no}}/versions", tags=tag, operation_id=f"{op}_versions")
+    def versions(no: str, session: Session = db, _=Depends(readers)):
+        rows = archive.versions(session, kind, no)
+        return {"items": [archive.snapshot(v) for v in rows]}
