@@ -71,3 +71,15 @@ def test_who_am_i_names_the_seeded_org_and_business_unit(crm_client, api):
     assert body["BusinessUnitId"] == seed.ROOT_BUSINESS_UNIT_ID
     assert body["OrganizationId"] == seed.ORGANIZATION_ID
     assert crm_client.get(f"{api}/WhoAmI()").json()["UserId"] == seed.INTEGRATION_USER_ID
+
+
+def test_disabling_a_user_record_stops_its_sign_in(crm_client_as, api):
+    admin = crm_client_as("admin")
+    sales = crm_client_as("sales")
+    user_id = seed.salesperson_id(seed.SALESPEOPLE[0][2])
+    assert sales.get(f"{api}/WhoAmI").status_code == 200
+    assert admin.patch(f"{api}/systemusers({user_id})", json={"isdisabled": True}).status_code == 204
+    denied = sales.get(f"{api}/WhoAmI")
+    assert denied.status_code == 401 and "disabled" in denied.json()["error"]["message"]
+    assert admin.patch(f"{api}/systemusers({user_id})", json={"isdisabled": False}).status_code == 204
+    assert sales.get(f"{api}/WhoAmI").status_code == 200

@@ -365,6 +365,29 @@ def who_am_i(version: str, request: Request) -> dict:
     }
 
 
+class UserStatusHook:
+    """Store write hook: disabling (or deleting) a ``systemuser`` row disables its sign-in at once."""
+
+    def __init__(self, authenticator: Authenticator):
+        self.authenticator = authenticator
+
+    def before(self, uow: Any, change: Any) -> None:
+        return None
+
+    def after(self, uow: Any, change: Any) -> None:
+        if change.entity.logical_name != "systemuser":
+            return
+        if change.op == "delete":
+            disabled = True
+        elif "isdisabled" in change.values:
+            disabled = bool(change.values["isdisabled"])
+        else:
+            return
+        user_id = uuid.UUID(str(change.id))
+        security.set_disabled(uow.conn, user_id, disabled)
+        self.authenticator.forget(user_id)
+
+
 def install(
     app: FastAPI,
     *,
@@ -390,6 +413,7 @@ def install(
 
     authenticator = Authenticator(store.engine, secret, token_lifetime=token_lifetime, entity_for_set=entity_for_set)
     app.state.l2c_authenticator = authenticator
+    store.hooks.append(UserStatusHook(authenticator))
     app.state.l2c_store = store
     app.add_exception_handler(DataverseError, dataverse_error_handler)  # control endpoints raise it too
     limits_module.install(app, limits, faults)
