@@ -60,10 +60,13 @@ def create_app(
     app.include_router(metadata_read.router)
     app.include_router(roles.router)
     app.include_router(metadata_write.router)
+    from lead2cash.crm import sales, sales_actions
     from lead2cash.crm.api import batch, bulk
 
+    sales.install(store)
     app.include_router(batch.router)
     app.include_router(bulk.router)
+    app.include_router(sales_actions.router)
     app.include_router(data.router)  # last: generic entity-set routes
     return app
 
