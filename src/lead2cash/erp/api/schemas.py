@@ -128,6 +128,7 @@ class ContactIn(AddressFields):
     surname: Text(30) = ""
     job_title: Text(30) = ""
     salesperson_code: CodeRef(20) = None
+    currency_code: CodeRef(10) = None
     customer_no: CodeRef(20) = Field(None, description="Business relation of a company contact to a customer.")
 
 

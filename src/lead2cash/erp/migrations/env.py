@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 
 from lead2cash.db import make_engine
 from lead2cash.erp.model import Base
+
+# The integration keeps its tables in the ERP database. They are registered by module name so that the ERP
+# package itself never imports the integration.
+importlib.import_module("lead2cash.integration.schema")
 
 config = context.config
 target_metadata = Base.metadata

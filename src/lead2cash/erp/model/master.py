@@ -151,5 +151,7 @@ class Contact(Versioned, Base):
     email: Mapped[str] = text(80)
     fax_no: Mapped[str] = text(30)
     salesperson_code: Mapped[str | None] = code_ref("salesperson.code")
+    #: the currency this contact trades in (blank: local currency)
+    currency_code: Mapped[str | None] = code_ref("currency.code", 10)
     #: business relation of a company contact to a customer (Contact Business Relation)
     customer_no: Mapped[str | None] = mapped_column(String(20), ForeignKey("customer.no"), nullable=True, unique=True)
