@@ -224,3 +224,42 @@ def test_metadata_reads_need_a_token(crm_anonymous, api):
     answer = crm_anonymous.get(f"{api}/EntityDefinitions")
     assert answer.status_code == 401
     assert crm_anonymous.get(f"{api}/$metadata").status_code == 401
+
+
+def test_custom_table_appears_in_every_metadata_read(crm_client_as, api):
+    admin = crm_client_as("admin")
+    table = {
+        "@odata.type": "Microsoft.Dynamics.CRM.EntityMetadata",
+        "SchemaName": "l2c_Visit",
+        "DisplayName": {"LocalizedLabels": [{"Label": "Visit", "LanguageCode": 1033}]},
+        "OwnershipType": "OrganizationOwned",
+        "Attributes": [
+            {"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "l2c_Name",
+             "IsPrimaryName": True, "MaxLength": 100},
+        ],
+    }  # fmt: skip
+    assert admin.post(f"{api}/EntityDefinitions", json=table).status_code in (200, 201, 204)
+    custom = admin.get(
+        f"{api}/EntityDefinitions", params={"$filter": "IsCustomEntity eq true", "$select": "LogicalName,EntitySetName"}
+    ).json()["value"]
+    assert [e["LogicalName"] for e in custom] == ["l2c_visit"]
+    entity_set = custom[0]["EntitySetName"]
+    document = ET.fromstring(admin.get(f"{api}/$metadata").content)
+    assert "l2c_visit" in {t.get("Name") for t in document.iter(f"{EDM}EntityType")}
+    assert entity_set in {item["name"] for item in admin.get(f"{api}/").json()["value"]}
+    name = admin.get(f"{api}/EntityDefinitions(LogicalName='l2c_visit')/Attributes(LogicalName='l2c_name')").json()
+    assert name["MaxLength"] == 100 and name["IsCustomAttribute"] is True and name["IsPrimaryName"] is True
+
+
+def test_metadata_annotations_mark_change_tracked_sets(crm_client_as, api):
+    admin = crm_client_as("admin")
+    enabled = admin.put(f"{api}/EntityDefinitions(LogicalName='account')", json={"ChangeTrackingEnabled": True})
+    assert enabled.status_code in (200, 204), enabled.text
+    tracked = admin.get(f"{api}/EntityDefinitions(LogicalName='account')", params={"$select": "ChangeTrackingEnabled"})
+    assert tracked.json()["ChangeTrackingEnabled"] is True
+    document = ET.fromstring(admin.get(f"{api}/$metadata", params={"annotations": "true"}).content)
+    accounts = next(s for s in document.iter(f"{EDM}EntitySet") if s.get("Name") == "accounts")
+    terms = [a.get("Term") for a in accounts.iter(f"{EDM}Annotation")]
+    assert terms == ["Org.OData.Capabilities.V1.ChangeTracking"]
+    plain = ET.fromstring(admin.get(f"{api}/$metadata").content)
+    assert not list(plain.iter(f"{EDM}Annotation"))
