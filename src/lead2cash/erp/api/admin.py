@@ -43,7 +43,10 @@ def router() -> APIRouter:
     def change_key(ref: str, session: Session = Depends(db_session), caller: ErpUser = Depends(current_user)):
         user = records.get(session, ErpUser, ref, for_update=True)
         if caller.role.value != "administrator" and caller.id != user.id:
-            raise Forbidden(f"User {caller.user_name} may only change their own web service key.")
+            raise Forbidden(
+                f"User {caller.user_name} may only change their own web service key.",
+                fix="Ask an administrator to change the other user's key.",
+            )
         key = change_web_service_key(user)
         return WebServiceKey(user_name=user.user_name, web_service_key=key)
 
