@@ -19,6 +19,7 @@ from lead2cash.integration.dataverse.errors import (
     GatewayError,
     NotFound,
     PreconditionFailed,
+    RequestFailed,
     ServiceUnavailable,
     Throttled,
 )
@@ -31,7 +32,7 @@ __all__ = [
     "AccessDenied", "AuthenticationError", "Batch", "BatchResponse", "BatchResult", "BulkWriteError",
     "ChangePage", "ChangeSet", "ChangeTrackingExpired", "ChangeTrackingNotEnabled", "ChunkFailure",
     "ClientCredentials", "DataverseClient", "DataverseError", "DataverseSettings", "GatewayError",
-    "MsalClientCredentials", "NotFound", "Page", "PreconditionFailed", "ServiceUnavailable", "StaticToken",
-    "SyncDataverseClient", "TableInfo", "Throttled", "TokenProvider", "WhoAmI", "bind", "column",
+    "MsalClientCredentials", "NotFound", "Page", "PreconditionFailed", "RequestFailed", "ServiceUnavailable",
+    "StaticToken", "SyncDataverseClient", "TableInfo", "Throttled", "TokenProvider", "WhoAmI", "bind", "column",
     "filter_in", "label", "literal",
 ]  # fmt: skip

@@ -99,6 +99,15 @@ class GatewayError(DataverseError):
     """502/504: the request may or may not have run (its answer was lost on the way)."""
 
 
+class RequestFailed(DataverseError):
+    """No answer at all: the connection failed or timed out (``status`` 0). ``outcome_unknown`` when the
+    request may have reached the org and run (a timeout while waiting for the answer)."""
+
+    def __init__(self, message: str, *, outcome_unknown: bool, method: str = "", url: str = ""):
+        super().__init__(0, "", message, method=method, url=url)
+        self.outcome_unknown = outcome_unknown
+
+
 class AuthenticationError(DataverseError):
     """The bearer token was refused (401), or no token could be obtained."""
 

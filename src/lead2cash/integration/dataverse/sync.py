@@ -19,8 +19,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from anyio.abc import BlockingPortal
-from anyio.from_thread import start_blocking_portal
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from lead2cash.integration.dataverse.client import DataverseClient
 from lead2cash.integration.dataverse.settings import DataverseSettings

@@ -38,6 +38,7 @@ from lead2cash.integration.dataverse.errors import (
     AuthenticationError,
     DataverseError,
     GatewayError,
+    RequestFailed,
     ServiceUnavailable,
     Throttled,
     error_for,
@@ -174,18 +175,24 @@ class Transport:
             before_sleep=self._before_sleep,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                try:
-                    return await self._attempt(method, url, json, content, send_headers, state["uncertain"], accept)
-                except Throttled:
-                    state["throttled"] += 1
-                    raise
-                except Exception as exc:
-                    if _is_uncertain(exc):
-                        state["uncertain"] = True
-                        self.stats.uncertain += 1
-                    raise
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    try:
+                        return await self._attempt(method, url, json, content, send_headers, state["uncertain"], accept)
+                    except Throttled:
+                        state["throttled"] += 1
+                        raise
+                    except Exception as exc:
+                        if _is_uncertain(exc):
+                            state["uncertain"] = True
+                            self.stats.uncertain += 1
+                        raise
+        except httpx.TransportError as exc:
+            unknown = bool(state["uncertain"])
+            raise RequestFailed(
+                f"No answer from the org: {exc!r}", outcome_unknown=unknown, method=method, url=url
+            ) from exc
         raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises the last error
 
     async def _attempt(
