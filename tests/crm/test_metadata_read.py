@@ -6,24 +6,43 @@ from __future__ import annotations
 from xml.etree import ElementTree as ET
 
 import pytest
+from starlette.testclient import TestClient
+
+from lead2cash.config import Settings
+from lead2cash.crm import seed
+from lead2cash.crm.app import create_app
 
 EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory):
+    """One org shared by the read-only tests of this module, signed in as the integration user."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("metadata"), secret_key="metadata-read-secret")
+    app = create_app(settings, seed_options={"integration_secret": "reader-secret"})
+    with TestClient(app) as client:
+        form = {"grant_type": "client_credentials", "client_id": seed.INTEGRATION_CLIENT_ID}
+        form |= {"client_secret": "reader-secret", "scope": f"{client.base_url}/.default"}
+        token = client.post("/tenant/oauth2/v2.0/token", data=form).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+    app.state.l2c_store.engine.dispose()
 
 
 def labels(label: dict) -> list[str]:
     return [item["Label"] for item in label["LocalizedLabels"]]
 
 
-def test_service_document_lists_entity_sets(crm_client, api):
-    body = crm_client.get(f"{api}/").json()
+def test_service_document_lists_entity_sets(reader, api):
+    body = reader.get(f"{api}/").json()
     assert body["@odata.context"].endswith("/api/data/v9.2/$metadata")
     names = {item["name"] for item in body["value"] if item["kind"] == "EntitySet"}
     assert {"accounts", "contacts", "salesorders", "EntityDefinitions"} <= names
-    assert crm_client.get(f"{api}").status_code == 200
+    assert reader.get(f"{api}").status_code == 200
 
 
-def test_metadata_document_is_csdl_for_every_table(crm_client, api):
-    answer = crm_client.get(f"{api}/$metadata")
+def test_metadata_document_is_csdl_for_every_table(reader, api):
+    answer = reader.get(f"{api}/$metadata")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/xml")
     root = ET.fromstring(answer.content)
@@ -44,8 +63,8 @@ def test_metadata_document_is_csdl_for_every_table(crm_client, api):
     assert schema.find(f"{EDM}EntityContainer").get("Name") == "System"
 
 
-def test_entity_definitions_filter_and_select_as_the_python_client_asks(crm_client, api):
-    answer = crm_client.get(
+def test_entity_definitions_filter_and_select_as_the_python_client_asks(reader, api):
+    answer = reader.get(
         f"{api}/EntityDefinitions",
         params={
             "$select": "MetadataId,LogicalName,SchemaName,EntitySetName,PrimaryNameAttribute,PrimaryIdAttribute",
@@ -59,17 +78,17 @@ def test_entity_definitions_filter_and_select_as_the_python_client_asks(crm_clie
     assert set(account) == {
         "MetadataId", "LogicalName", "SchemaName", "EntitySetName", "PrimaryNameAttribute", "PrimaryIdAttribute",
     }  # fmt: skip
-    none = crm_client.get(f"{api}/EntityDefinitions", params={"$filter": "LogicalName eq 'nosuchtable'"})
+    none = reader.get(f"{api}/EntityDefinitions", params={"$filter": "LogicalName eq 'nosuchtable'"})
     assert none.json()["value"] == []
 
 
-def test_entity_definitions_filters_on_set_name_and_managed_properties(crm_client, api):
-    by_set = crm_client.get(
+def test_entity_definitions_filters_on_set_name_and_managed_properties(reader, api):
+    by_set = reader.get(
         f"{api}/EntityDefinitions",
         params={"$filter": "IsPrivate eq false and (EntitySetName eq 'Opportunities')", "$select": "LogicalName"},
     )
     assert [e["LogicalName"] for e in by_set.json()["value"]] == ["opportunity"]
-    trackable = crm_client.get(
+    trackable = reader.get(
         f"{api}/EntityDefinitions",
         params={"$filter": "CanChangeTrackingBeEnabled/Value eq true", "$select": "LogicalName"},
     ).json()["value"]
@@ -79,14 +98,14 @@ def test_entity_definitions_filters_on_set_name_and_managed_properties(crm_clien
 @pytest.mark.parametrize(
     "bad_filter", ["LogicalName eq", "NoSuchProperty eq 1", "LogicalName eq 'a' and", "foo(LogicalName)"]
 )
-def test_bad_metadata_filters_are_400_not_500(crm_client, api, bad_filter):
-    answer = crm_client.get(f"{api}/EntityDefinitions", params={"$filter": bad_filter})
+def test_bad_metadata_filters_are_400_not_500(reader, api, bad_filter):
+    answer = reader.get(f"{api}/EntityDefinitions", params={"$filter": bad_filter})
     assert answer.status_code == 400
     assert answer.json()["error"]["code"].startswith("0x")
 
 
-def test_single_entity_definition_by_logical_name_and_by_metadata_id(crm_client, api):
-    account = crm_client.get(
+def test_single_entity_definition_by_logical_name_and_by_metadata_id(reader, api):
+    account = reader.get(
         f"{api}/EntityDefinitions(LogicalName='account')",
         params={"$select": "EntitySetName,PrimaryIdAttribute,PrimaryImageAttribute"},
     )
@@ -94,18 +113,18 @@ def test_single_entity_definition_by_logical_name_and_by_metadata_id(crm_client,
     body = account.json()
     assert body["EntitySetName"] == "accounts" and body["PrimaryImageAttribute"] is None
     assert body["@odata.context"].endswith("/$entity")
-    same = crm_client.get(f"{api}/EntityDefinitions({body['MetadataId']})").json()
+    same = reader.get(f"{api}/EntityDefinitions({body['MetadataId']})").json()
     assert same["LogicalName"] == "account"
     assert same["CanChangeTrackingBeEnabled"] == {
         "Value": True, "CanBeChanged": True, "ManagedPropertyLogicalName": "canchangetrackingbeenabled",
     }  # fmt: skip
     assert labels(same["DisplayName"]) == ["Account"]
-    missing = crm_client.get(f"{api}/EntityDefinitions(LogicalName='nosuchtable')")
+    missing = reader.get(f"{api}/EntityDefinitions(LogicalName='nosuchtable')")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "0x80040217"
 
 
-def test_expand_attributes_as_an_etl_client_asks(crm_client, api):
-    answer = crm_client.get(
+def test_expand_attributes_as_an_etl_client_asks(reader, api):
+    answer = reader.get(
         f"{api}/EntityDefinitions",
         params={
             "$select": "LogicalName,EntitySetName,PrimaryIdAttribute,CanChangeTrackingBeEnabled,ChangeTrackingEnabled",
@@ -120,8 +139,8 @@ def test_expand_attributes_as_an_etl_client_asks(crm_client, api):
     assert isinstance(contact["ChangeTrackingEnabled"], bool)
 
 
-def test_picklist_cast_with_option_set_as_the_python_client_asks(crm_client, api):
-    answer = crm_client.get(
+def test_picklist_cast_with_option_set_as_the_python_client_asks(reader, api):
+    answer = reader.get(
         f"{api}/EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
         params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
     )
@@ -134,17 +153,17 @@ def test_picklist_cast_with_option_set_as_the_python_client_asks(crm_client, api
     assert customer["Label"]["LocalizedLabels"][0]["LanguageCode"] == 1033
 
 
-def test_picklist_cast_on_a_table_without_choices_is_an_empty_list(crm_client, api):
+def test_picklist_cast_on_a_table_without_choices_is_an_empty_list(reader, api):
     # The python client retries a 404 here several times; an empty list is what a real org answers.
-    answer = crm_client.get(
+    answer = reader.get(
         f"{api}/EntityDefinitions(LogicalName='uom')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata",
         params={"$select": "LogicalName", "$expand": "OptionSet($select=Options)"},
     )
     assert answer.status_code == 200 and answer.json()["value"] == []
 
 
-def test_datetime_cast_reports_behaviour(crm_client, api):
-    answer = crm_client.get(
+def test_datetime_cast_reports_behaviour(reader, api):
+    answer = reader.get(
         f"{api}/EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.DateTimeAttributeMetadata",
         params={"$select": "LogicalName,DateTimeBehavior"},
     )
@@ -153,52 +172,48 @@ def test_datetime_cast_reports_behaviour(crm_client, api):
     assert all(a["@odata.type"] == "#Microsoft.Dynamics.CRM.DateTimeAttributeMetadata" for a in answer.json()["value"])
 
 
-def test_state_and_status_option_sets_carry_their_pairs(crm_client, api):
+def test_state_and_status_option_sets_carry_their_pairs(reader, api):
     base = f"{api}/EntityDefinitions(LogicalName='salesorder')/Attributes"
-    state = crm_client.get(
+    state = reader.get(
         f"{base}(LogicalName='statecode')/Microsoft.Dynamics.CRM.StateAttributeMetadata",
         params={"$expand": "OptionSet"},
     ).json()
     submitted = next(o for o in state["OptionSet"]["Options"] if o["Value"] == 1)
     assert labels(submitted["Label"]) == ["Submitted"] and submitted["DefaultStatus"] == 3
-    status = crm_client.get(
-        f"{base}(LogicalName='statuscode')/Microsoft.Dynamics.CRM.StatusAttributeMetadata/OptionSet"
-    )
+    status = reader.get(f"{base}(LogicalName='statuscode')/Microsoft.Dynamics.CRM.StatusAttributeMetadata/OptionSet")
     complete = next(o for o in status.json()["Options"] if o["Value"] == 100001)
     assert complete["State"] == 3
-    wrong_cast = crm_client.get(f"{base}(LogicalName='name')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata")
+    wrong_cast = reader.get(f"{base}(LogicalName='name')/Microsoft.Dynamics.CRM.PicklistAttributeMetadata")
     assert wrong_cast.status_code == 404
 
 
-def test_attributes_collection_filter_and_single_lookup(crm_client, api):
+def test_attributes_collection_filter_and_single_lookup(reader, api):
     base = f"{api}/EntityDefinitions(LogicalName='opportunity')/Attributes"
-    strings = crm_client.get(base, params={"$filter": "AttributeType eq 'String'", "$select": "LogicalName,MaxLength"})
+    strings = reader.get(base, params={"$filter": "AttributeType eq 'String'", "$select": "LogicalName,MaxLength"})
     assert strings.status_code == 200
     assert all(isinstance(a["MaxLength"], int) for a in strings.json()["value"])
-    customer = crm_client.get(f"{base}(LogicalName='customerid')").json()
+    customer = reader.get(f"{base}(LogicalName='customerid')").json()
     assert customer["@odata.type"] == "#Microsoft.Dynamics.CRM.LookupAttributeMetadata"
     assert sorted(customer["Targets"]) == ["account", "contact"]
     assert customer["AttributeType"] == "Customer" and customer["IsValidForCreate"] is True
-    lookups = crm_client.get(
-        f"{base}/Microsoft.Dynamics.CRM.LookupAttributeMetadata", params={"$select": "LogicalName"}
-    )
+    lookups = reader.get(f"{base}/Microsoft.Dynamics.CRM.LookupAttributeMetadata", params={"$select": "LogicalName"})
     names = {a["LogicalName"] for a in lookups.json()["value"]}
     assert {"customerid", "ownerid", "pricelevelid"} <= names and "name" not in names
-    assert crm_client.get(f"{base}(LogicalName='nosuchcolumn')").status_code == 404
+    assert reader.get(f"{base}(LogicalName='nosuchcolumn')").status_code == 404
 
 
-def test_relationships_name_the_navigation_properties(crm_client, api):
-    many_to_one = crm_client.get(f"{api}/EntityDefinitions(LogicalName='contact')/ManyToOneRelationships").json()
+def test_relationships_name_the_navigation_properties(reader, api):
+    many_to_one = reader.get(f"{api}/EntityDefinitions(LogicalName='contact')/ManyToOneRelationships").json()
     by_attr = {(r["ReferencingAttribute"], r["ReferencedEntity"]): r for r in many_to_one["value"]}
     parent = by_attr[("parentcustomerid", "account")]
     assert parent["ReferencingEntityNavigationPropertyName"] == "parentcustomerid_account"
     assert parent["ReferencedEntityNavigationPropertyName"] == "contact_customer_accounts"
-    one_to_many = crm_client.get(f"{api}/EntityDefinitions(LogicalName='quote')/OneToManyRelationships").json()
+    one_to_many = reader.get(f"{api}/EntityDefinitions(LogicalName='quote')/OneToManyRelationships").json()
     details = next(r for r in one_to_many["value"] if r["ReferencingEntity"] == "quotedetail")
     assert details["CascadeConfiguration"]["Delete"] == "Cascade"
-    single = crm_client.get(f"{api}/RelationshipDefinitions(SchemaName='{details['SchemaName']}')").json()
+    single = reader.get(f"{api}/RelationshipDefinitions(SchemaName='{details['SchemaName']}')").json()
     assert single["ReferencingAttribute"] == "quoteid"
-    filtered = crm_client.get(
+    filtered = reader.get(
         f"{api}/RelationshipDefinitions", params={"$filter": "SchemaName eq 'contact_customer_accounts'"}
     ).json()["value"]
     assert [r["ReferencingEntity"] for r in filtered] == ["contact"]
