@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import secrets
 import time
 import uuid
 from collections.abc import Callable
@@ -128,17 +129,23 @@ class Authenticator:
 
     def client_credentials(self, client_id: str, client_secret: str) -> Caller | None:
         with self.engine.connect() as conn:
-            principal = security.principal_by_client_id(conn, client_id)
-        if principal is None or principal.disabled or not security.verify_secret(client_secret, principal.secret_hash):
-            return None
-        return principal.caller
+            return _checked(security.principal_by_client_id(conn, client_id), client_secret)
 
     def password(self, username: str, password: str) -> Caller | None:
         with self.engine.connect() as conn:
-            principal = security.principal_by_username(conn, username)
-        if principal is None or principal.disabled or not security.verify_secret(password, principal.secret_hash):
-            return None
-        return principal.caller
+            return _checked(security.principal_by_username(conn, username), password)
+
+
+_DUMMY_HASH = security.hash_secret(secrets.token_urlsafe(16))
+
+
+def _checked(principal: security.Principal | None, secret: str) -> Caller | None:
+    """The principal's caller if ``secret`` is right; unknown names cost the same time as wrong secrets."""
+    stored = principal.secret_hash if principal is not None else _DUMMY_HASH
+    valid = security.verify_secret(secret, stored)
+    if principal is None or principal.disabled or not valid:
+        return None
+    return principal.caller
 
 
 def bearer_token(authorization: str | None) -> str | None:
