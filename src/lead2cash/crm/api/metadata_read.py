@@ -25,6 +25,7 @@ from lead2cash.crm.csdl import csdl
 from lead2cash.crm.metadata import AttributeDef, EntityDef, Registry, RelationshipDef
 from lead2cash.crm.odata import errors
 from lead2cash.crm.odata.dict_filter import compile_filter
+from lead2cash.crm.odata.query import split_top_level
 from lead2cash.crm.store import CASCADE_DELETE
 
 router = APIRouter(tags=["metadata"])
@@ -50,32 +51,13 @@ def _segment_error(segment: str) -> errors.DataverseError:
 # ---- query options on JSON objects ----
 
 
-def _split(text: str, sep: str) -> list[str]:
-    """Split on ``sep`` outside parentheses and quotes."""
-    parts, depth, quoted, current = [], 0, False, []
-    for ch in text:
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        if ch == sep and depth == 0 and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
-
-
 def _expand_options(text: str | None) -> dict[str, Options]:
     """``Attributes($select=A,B;$filter=…),Keys`` → {"Attributes": {"$select": "A,B", "$filter": …}, "Keys": {}}."""
     out: dict[str, Options] = {}
-    for item in _split(text or "", ","):
+    for item in split_top_level(text or "", ","):
         name, _, rest = item.partition("(")
         nested: Options = {}
-        for option in _split(rest[:-1] if rest.endswith(")") else rest, ";"):
+        for option in split_top_level(rest[:-1] if rest.endswith(")") else rest, ";"):
             key, _, value = option.partition("=")
             nested[key.strip()] = value.strip()
         out[name.strip()] = nested
