@@ -25,7 +25,8 @@ import pytest
 from lead2cash.config import Settings
 from lead2cash.crm import seed
 from lead2cash.crm.app import create_app
-from lead2cash.crm.limits import FaultConfig, LimitConfig
+from lead2cash.crm.faults import FaultConfig
+from lead2cash.crm.limits import LimitConfig
 from lead2cash.crm.server import CrmServer
 from lead2cash.crm.tls import ensure_certificate
 from lead2cash.integration.dataverse import DataverseClient, DataverseSettings

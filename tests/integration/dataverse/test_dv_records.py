@@ -91,10 +91,8 @@ async def test_delete_removes_the_row_and_reports_missing_rows(dv):
 
 async def test_lookups_bind_and_expand(dv):
     account_id = await dv.create("accounts", {"name": "Parent Co"})
-    contact_id = await dv.create(
-        "contacts",
-        {"firstname": "Ada", "lastname": "Lovelace", "parentcustomerid_account@odata.bind": bind("accounts", account_id)},
-    )
+    parent = {"parentcustomerid_account@odata.bind": bind("accounts", account_id)}
+    contact_id = await dv.create("contacts", {"firstname": "Ada", "lastname": "Lovelace", **parent})
     await dv.update("accounts", account_id, {"primarycontactid@odata.bind": bind("contacts", contact_id)})
     row = await dv.get("accounts", account_id, select="name", expand="primarycontactid($select=fullname)")
     assert row["primarycontactid"]["fullname"] == "Ada Lovelace"
