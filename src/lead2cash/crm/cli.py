@@ -7,7 +7,6 @@ a new org are written to a 0600 file in the data directory, never printed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from dataclasses import asdict
@@ -59,4 +58,4 @@ def serve(
         typer.echo(f"CRM Web API: {server.url('https')}/api/data/v9.2/")
         typer.echo(f"TLS certificate: {cert}  (trust it, e.g. REQUESTS_CA_BUNDLE={cert})")
     typer.echo(f"Database: {settings.crm_db_url()}")
-    asyncio.run(server.serve())
+    server.run()

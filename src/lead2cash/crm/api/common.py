@@ -65,3 +65,10 @@ async def json_body(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise errors.bad_request(f"The request body is not valid JSON: {exc}", "0x80048d19") from None
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    body = await json_body(request)
+    if not isinstance(body, dict):
+        raise errors.bad_request("The request body must be a JSON object.", "0x80048d19")
+    return body

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lead2cash.crm.api import changes
@@ -143,10 +144,14 @@ def next_link(request: Request, version: str, entity: EntityDef, token: dict[str
 
 @router.post("/api/data/{version}/{segment}")
 async def create(version: str, segment: str, request: Request) -> Response:
+    body = await json_body(request)
+    return await run_in_threadpool(_create, version, segment, request, body)  # database work off the event loop
+
+
+def _create(version: str, segment: str, request: Request, body: Any) -> Response:
     entity, key = _target(request, version, segment)
     if key is not None:
         raise errors.DataverseError(405, errors.BAD_REQUEST, "POST is not allowed on a single entity; use PATCH.")
-    body = await json_body(request)
     prefs = preferences(request)
     with unit_of_work(request) as uow:
         values = parse_body(uow, entity, body, creating=True, references=request.scope.get(REFERENCES_SCOPE_KEY))
@@ -179,10 +184,14 @@ def check_conditions(request: Request, entity: EntityDef, key: EntityKey, row: d
 
 @router.patch("/api/data/{version}/{segment}")
 async def upsert(version: str, segment: str, request: Request) -> Response:
+    body = await json_body(request)
+    return await run_in_threadpool(_upsert, version, segment, request, body)
+
+
+def _upsert(version: str, segment: str, request: Request, body: Any) -> Response:
     entity, key = _target(request, version, segment)
     if key is None:
         raise errors.DataverseError(405, errors.BAD_REQUEST, "PATCH is not allowed on a collection.")
-    body = await json_body(request)
     prefs = preferences(request)
     with unit_of_work(request) as uow:
         row = _find(uow, entity, key)
@@ -283,8 +292,12 @@ def get_property(version: str, segment: str, rest: str, request: Request) -> Res
 
 @router.put("/api/data/{version}/{segment}/{rest:path}")
 async def put_property(version: str, segment: str, rest: str, request: Request) -> Response:
-    entity, key = _target(request, version, segment)
     body = await json_body(request)
+    return await run_in_threadpool(_put_property, version, segment, rest, request, body)
+
+
+def _put_property(version: str, segment: str, rest: str, request: Request, body: Any) -> Response:
+    entity, key = _target(request, version, segment)
     with unit_of_work(request) as uow:
         row = _row_for_write(uow, request, entity, key)
         if rest.endswith("/$ref"):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from lead2cash.crm.api.common import check_version, json_body, service_root, store_of
+from lead2cash.crm.api.common import check_version, json_object, service_root, store_of
 from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, OptionDef
 from lead2cash.crm.odata import errors
 from lead2cash.crm.odata.serialize import ODATA_HEADERS
@@ -113,8 +114,12 @@ def _add_money_support(request: Request, entity: EntityDef, attr: AttributeDef) 
 
 @router.post("/api/data/{version}/EntityDefinitions")
 async def create_entity(version: str, request: Request) -> Response:
+    body = await json_object(request)
+    return await run_in_threadpool(_create_entity, version, request, body)
+
+
+def _create_entity(version: str, request: Request, body: Any) -> Response:
     check_version(version)
-    body = await json_body(request)
     logical = _logical(body, "table")
     attrs_in = body.get("Attributes") or []
     primary = next((a for a in attrs_in if a.get("IsPrimaryName")), None)
@@ -147,9 +152,14 @@ async def create_entity(version: str, request: Request) -> Response:
 
 @router.post("/api/data/{version}/EntityDefinitions({ref})/Attributes")
 async def create_attribute(version: str, ref: str, request: Request) -> Response:
+    body = await json_object(request)
+    return await run_in_threadpool(_create_attribute, version, ref, request, body)
+
+
+def _create_attribute(version: str, ref: str, request: Request, body: Any) -> Response:
     check_version(version)
     entity = _entity_for(request, ref)
-    attr = attribute_from(await json_body(request))
+    attr = attribute_from(body)
     store_of(request).add_attribute(entity.logical_name, attr)
     if attr.attribute_type == "Money":
         _add_money_support(request, entity, attr)
@@ -158,9 +168,13 @@ async def create_attribute(version: str, ref: str, request: Request) -> Response
 
 @router.post("/api/data/{version}/EntityDefinitions({ref})/Keys")
 async def create_key(version: str, ref: str, request: Request) -> Response:
+    body = await json_object(request)
+    return await run_in_threadpool(_create_key, version, ref, request, body)
+
+
+def _create_key(version: str, ref: str, request: Request, body: Any) -> Response:
     check_version(version)
     entity = _entity_for(request, ref)
-    body = await json_body(request)
     names = body.get("KeyAttributes")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise errors.bad_request("KeyAttributes must be a list of attribute logical names.")
@@ -174,8 +188,12 @@ async def create_key(version: str, ref: str, request: Request) -> Response:
 @router.post("/api/data/{version}/RelationshipDefinitions")
 async def create_relationship(version: str, request: Request) -> Response:
     """A one-to-many relationship: creates the lookup column on the referencing table."""
+    body = await json_object(request)
+    return await run_in_threadpool(_create_relationship, version, request, body)
+
+
+def _create_relationship(version: str, request: Request, body: Any) -> Response:
     check_version(version)
-    body = await json_body(request)
     store = store_of(request)
     referenced, referencing = body.get("ReferencedEntity"), body.get("ReferencingEntity")
     if store.registry.find(referenced or "") is None or store.registry.find(referencing or "") is None:
@@ -193,9 +211,13 @@ async def create_relationship(version: str, request: Request) -> Response:
 @router.patch("/api/data/{version}/EntityDefinitions({ref})")
 async def update_entity(version: str, ref: str, request: Request) -> Response:
     """Only ``ChangeTrackingEnabled`` (and display labels) can change on an existing table here."""
+    body = await json_object(request)
+    return await run_in_threadpool(_update_entity, version, ref, request, body)
+
+
+def _update_entity(version: str, ref: str, request: Request, body: Any) -> Response:
     check_version(version)
     entity = _entity_for(request, ref)
-    body = await json_body(request)
     tracking = body.get("ChangeTrackingEnabled")
     if isinstance(tracking, dict):
         tracking = tracking.get("Value")
