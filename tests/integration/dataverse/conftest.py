@@ -10,7 +10,8 @@ Fixture names for reuse:
 
 - ``crm_server``: the running server (``url("https")``, ``app``); ``crm_cert``: its certificate path.
 - ``dv_settings``: ``DataverseSettings`` for the integration application user (quick back-off).
-- ``dv``: an open ``DataverseClient`` (async tests: ``pytestmark = pytest.mark.anyio``).
+- ``dv``: an open ``DataverseClient`` (async tests: ``pytestmark = pytest.mark.anyio``); ``dv_admin``: one
+  signed in as the administrator (password grant), for metadata writes.
 - ``crm_faults``: ``faults(**FaultConfig fields)`` / ``limits(**LimitConfig fields)`` switches.
 """
 
@@ -77,6 +78,14 @@ def dv_settings(crm_server, crm_cert) -> DataverseSettings:
 @pytest.fixture
 async def dv(dv_settings) -> AsyncIterator[DataverseClient]:
     async with DataverseClient(dv_settings) as client:
+        yield client
+
+
+@pytest.fixture
+async def dv_admin(dv_settings) -> AsyncIterator[DataverseClient]:
+    """A client signed in as the org's administrator (metadata writes need a customizer)."""
+    settings = dataclasses.replace(dv_settings, username=seed.ADMIN_USERNAME, password=ADMIN_PASSWORD)
+    async with DataverseClient(settings) as client:
         yield client
 
 

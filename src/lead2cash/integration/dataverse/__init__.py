@@ -5,7 +5,13 @@ HTTPS with OAuth2 client credentials; ``DataverseSettings`` says which org and h
 (:mod:`.errors`). This package must never import ``lead2cash.crm``: a real org works by configuration.
 """
 
-from lead2cash.integration.dataverse.auth import ClientCredentials, MsalClientCredentials, StaticToken, TokenProvider
+from lead2cash.integration.dataverse.auth import (
+    ClientCredentials,
+    MsalClientCredentials,
+    PasswordCredentials,
+    StaticToken,
+    TokenProvider,
+)
 from lead2cash.integration.dataverse.batch import Batch, BatchResponse, BatchResult, ChangeSet
 from lead2cash.integration.dataverse.bulk import BulkWriteError, ChunkFailure
 from lead2cash.integration.dataverse.changes import ChangePage
@@ -29,10 +35,38 @@ from lead2cash.integration.dataverse.settings import DataverseSettings
 from lead2cash.integration.dataverse.sync import SyncDataverseClient
 
 __all__ = [
-    "AccessDenied", "AuthenticationError", "Batch", "BatchResponse", "BatchResult", "BulkWriteError",
-    "ChangePage", "ChangeSet", "ChangeTrackingExpired", "ChangeTrackingNotEnabled", "ChunkFailure",
-    "ClientCredentials", "DataverseClient", "DataverseError", "DataverseSettings", "GatewayError",
-    "MsalClientCredentials", "NotFound", "Page", "PreconditionFailed", "RequestFailed", "ServiceUnavailable",
-    "StaticToken", "SyncDataverseClient", "TableInfo", "Throttled", "TokenProvider", "WhoAmI", "bind", "column",
-    "filter_in", "label", "literal",
-]  # fmt: skip
+    "AccessDenied",
+    "AuthenticationError",
+    "Batch",
+    "BatchResponse",
+    "BatchResult",
+    "BulkWriteError",
+    "ChangePage",
+    "ChangeSet",
+    "ChangeTrackingExpired",
+    "ChangeTrackingNotEnabled",
+    "ChunkFailure",
+    "ClientCredentials",
+    "DataverseClient",
+    "DataverseError",
+    "DataverseSettings",
+    "GatewayError",
+    "MsalClientCredentials",
+    "NotFound",
+    "Page",
+    "PasswordCredentials",
+    "PreconditionFailed",
+    "RequestFailed",
+    "ServiceUnavailable",
+    "StaticToken",
+    "SyncDataverseClient",
+    "TableInfo",
+    "Throttled",
+    "TokenProvider",
+    "WhoAmI",
+    "bind",
+    "column",
+    "filter_in",
+    "label",
+    "literal",
+]

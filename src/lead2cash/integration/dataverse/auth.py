@@ -143,13 +143,16 @@ class ClientCredentials(_CachedTokens):
         token_url = f"{authority.rstrip('/')}/{tenant}/oauth2/v2.0/token"
         return cls(token_url, client_id, client_secret, scope_for(org_url), **kwargs)
 
-    async def _fetch(self) -> tuple[str, float]:
-        form = {
+    def _form(self) -> dict[str, str]:
+        return {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
             "client_secret": self._secret,
             "scope": self.scope,
         }
+
+    async def _fetch(self) -> tuple[str, float]:
+        form = self._form()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(3),
             wait=wait_random_exponential(multiplier=0.2, max=5),
@@ -164,16 +167,36 @@ class ClientCredentials(_CachedTokens):
                     raise AuthenticationError(
                         response.status_code,
                         str(body.get("error") or ""),
-                        f"The token endpoint refused client {self.client_id}: "
+                        f"The token endpoint refused {self._principal()}: "
                         f"{body.get('error_description') or response.reason_phrase}",
                         method="POST",
                         url=self.token_url,
                     )
         return str(body["access_token"]), float(body.get("expires_in") or 3600)
 
+    def _principal(self) -> str:
+        return f"client {self.client_id}"
+
     async def aclose(self) -> None:
         if self._own_http:
             await self._http.aclose()
+
+
+class PasswordCredentials(ClientCredentials):
+    """A user's name and password (OAuth2 password grant) — for the local server's administrator account,
+    which the setup uses to deploy metadata. Entra ID discourages this grant; real orgs should give the
+    setup an application user with the System Customizer role and use client credentials instead."""
+
+    def __init__(self, token_url: str, username: str, password: str, scope: str, **kwargs: Any):
+        super().__init__(token_url, "", "", scope, **kwargs)
+        self.username = username
+        self._password = password
+
+    def _form(self) -> dict[str, str]:
+        return {"grant_type": "password", "username": self.username, "password": self._password, "scope": self.scope}
+
+    def _principal(self) -> str:
+        return f"user {self.username}"
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

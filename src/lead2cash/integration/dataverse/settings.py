@@ -15,6 +15,7 @@ from lead2cash.integration.dataverse.auth import (
     MICROSOFT_AUTHORITY,
     ClientCredentials,
     MsalClientCredentials,
+    PasswordCredentials,
     TokenProvider,
     is_microsoft_authority,
     scope_for,
@@ -29,6 +30,8 @@ class DataverseSettings:
     client_id: str = ""
     client_secret: str = field(default="", repr=False)
     tenant_id: str = ""
+    username: str = ""  # instead of client credentials: a user's password grant (the local administrator)
+    password: str = field(default="", repr=False)
     authority: str = MICROSOFT_AUTHORITY  # the local CRM server: its own base URL
     auth: Literal["auto", "oauth", "msal"] = "auto"  # auto: msal for Microsoft's login hosts
     api_version: str = "v9.2"
@@ -63,11 +66,14 @@ class DataverseSettings:
 
     def token_provider(self) -> TokenProvider:
         """The sign-in for these settings (client credentials; msal for Entra ID)."""
-        if not self.client_id or not self.client_secret:
-            raise ValueError("Dataverse settings need a client id and a client secret.")
         tenant = self.tenant_id or "organizations"
         scope = scope_for(self.url)
         verify = self.tls_verify()
+        if self.username:
+            token_url = f"{self.authority.rstrip('/')}/{tenant}/oauth2/v2.0/token"
+            return PasswordCredentials(token_url, self.username, self.password, scope, verify=verify)
+        if not self.client_id or not self.client_secret:
+            raise ValueError("Dataverse settings need a client id and a client secret (or a user name).")
         if self.uses_msal():
             msal_verify = self.ca_bundle if (self.ca_bundle and self.verify_tls) else self.verify_tls
             return MsalClientCredentials(
