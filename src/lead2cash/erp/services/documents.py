@@ -23,6 +23,7 @@ from lead2cash.erp.model import Customer, Item, NoSeries, Resource, SalesHeader,
 from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType, SalesLineType
 from lead2cash.erp.model.enums import CustomerBlocked
 from lead2cash.erp.services import noseries, pricing, records
+from lead2cash.erp.services.ledgers import batched
 from lead2cash.erp.services.setup import DEFAULT_SERIES, sales_setup
 from lead2cash.sqltypes import utcnow
 
@@ -174,6 +175,7 @@ def _refresh_factor(session: Session, header: SalesHeader) -> None:
     header.currency_factor = pricing.currency_factor(session, header.currency_code, on, record=describe(header))
 
 
+@batched
 def create_document(
     session: Session, document_type: SalesDocumentType, data: dict[str, Any], lines: list[dict[str, Any]] = ()
 ) -> SalesHeader:
@@ -218,6 +220,7 @@ def _check_header(session: Session, header: SalesHeader, changed: set[str]) -> N
         raise invalid(describe(header), "invoice_discount_amount", "must not be negative", "Enter zero or more.")
 
 
+@batched
 def update_header(session: Session, header: SalesHeader, changes: dict[str, Any]) -> SalesHeader:
     unknown = set(changes) - HEADER_FIELDS - {"no"}
     if unknown:
@@ -342,6 +345,7 @@ def _validate_line(header: SalesHeader, line: SalesLine) -> None:
         )
 
 
+@batched
 def add_line(session: Session, header: SalesHeader, data: dict[str, Any], *, recalc: bool = True) -> SalesLine:
     require_open(header)
     unknown = set(data) - LINE_FIELDS
@@ -398,6 +402,7 @@ def get_line(header: SalesHeader, line_no: int) -> SalesLine:
     raise NotFound(f"{describe(header)} has no line {line_no}.", record=describe(header), fix="List its lines.")
 
 
+@batched
 def update_line(session: Session, header: SalesHeader, line: SalesLine, changes: dict[str, Any]) -> SalesLine:
     unknown = set(changes) - LINE_FIELDS
     if unknown:

@@ -6,6 +6,7 @@ also serializes concurrent posters until commit, so entry numbers grow in commit
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import update
@@ -56,3 +57,16 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
+
+
+def batched(fn):
+    """Run a service call without autoflush: its queries read committed master data, and its own changes go to
+    the database in the few explicit flushes it makes (one batched statement per table) instead of one flush
+    before every query."""
+
+    @functools.wraps(fn)
+    def wrapper(session: Session, *args, **kwargs):
+        with session.no_autoflush:
+            return fn(session, *args, **kwargs)
+
+    return wrapper

@@ -23,7 +23,7 @@ from lead2cash.erp.errors import NotFound, ValidationFailed
 from lead2cash.erp.model import CustLedgerEntry, DetailedCustLedgEntry
 from lead2cash.erp.model.ledger import DetailedEntryType, LedgerDocumentType
 from lead2cash.erp.services import documents, pricing, release
-from lead2cash.erp.services.ledgers import reserve_entry_nos
+from lead2cash.erp.services.ledgers import batched, reserve_entry_nos
 
 ZERO = Decimal(0)
 
@@ -148,6 +148,7 @@ def _move(entry: CustLedgerEntry, applied: Decimal, lcy: pricing.Precision) -> D
     return moved_lcy
 
 
+@batched
 def post_payment(
     session: Session,
     *,

@@ -41,7 +41,7 @@ from lead2cash.erp.model.enums import CustomerBlocked
 from lead2cash.erp.model.ledger import ItemLedgerEntryType, LedgerDocumentType
 from lead2cash.erp.services import archive, documents, pricing, release
 from lead2cash.erp.services.documents import describe
-from lead2cash.erp.services.ledgers import document_event, reserve_entry_nos
+from lead2cash.erp.services.ledgers import batched, document_event, reserve_entry_nos
 from lead2cash.erp.services.payments import post_customer_entry
 from lead2cash.erp.services.setup import sales_setup
 
@@ -167,6 +167,7 @@ def _prepare(session: Session, header: SalesHeader, ship: bool, invoice: bool, p
     return plan
 
 
+@batched
 def post(
     session: Session,
     header: SalesHeader,
@@ -374,6 +375,7 @@ def _invoice(session: Session, header: SalesHeader, plan, posting_date: date) ->
     return no
 
 
+@batched
 def post_prepayment_invoice(session: Session, header: SalesHeader, *, posting_date: date | None = None) -> str:
     """Invoice the prepayment not yet invoiced; the order waits (Pending Prepayment) until it is paid."""
     posting_date = posting_date or documents.today()

@@ -19,7 +19,7 @@ from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType
 from lead2cash.erp.model.enums import ArchivePolicy
 from lead2cash.erp.services import archive, documents
 from lead2cash.erp.services.documents import describe
-from lead2cash.erp.services.ledgers import document_event
+from lead2cash.erp.services.ledgers import batched, document_event
 from lead2cash.erp.services.setup import sales_setup
 
 
@@ -88,6 +88,7 @@ def release_after_prepayment(session: Session, order_no: str) -> None:
         document_event(session, header, "released", reason="prepayment paid")
 
 
+@batched
 def make_order(session: Session, quote: SalesHeader, *, user: str = "") -> SalesHeader:
     """Turn a quote into an order (Business Central 'Make Order'): copy, archive the quote, delete it."""
     if quote.document_type is not SalesDocumentType.QUOTE:
