@@ -169,7 +169,7 @@ class _FilterVisitor(NodeVisitor):
                 joins.append(table.c[type_column] == target)
             entity, table = target_entity, alias
         last = values.column_operand(entity, table, values.find_attribute(entity, segments[-1]))
-        subquery = select(last.expr).where(*joins).limit(1).scalar_subquery()
+        subquery = select(last.expr).where(*joins).correlate(self.scope.table).limit(1).scalar_subquery()
         return Operand(last.family, subquery, last.column)
 
     def visit_Null(self, node: ast.Null) -> ast.Null:

@@ -23,8 +23,10 @@ from typing import Any
 
 from dateutil.parser import isoparse
 from odata_query import ast
-from sqlalchemy import Uuid, func, literal
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import String, Uuid, func, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from lead2cash.crm.odata.errors import QUERY_SYNTAX, UNKNOWN_PROPERTY
 
@@ -139,6 +141,41 @@ def column_operand(entity: Any, table: Any, attr: Any) -> Operand:
     if family is None or column is None:
         raise Invalid(f"The property '{attr.logical_name}' cannot be used in $filter.", UNKNOWN_PROPERTY)
     return Operand(family, column, column)
+
+
+# -- case-insensitive text ------------------------------------------------------------------------
+
+
+class nocase_fold(FunctionElement):
+    """``lower(x)``, except on SQLite where it is just ``x``: used only when the text column carries the
+    NOCASE collation, which folds exactly as SQLite's ``lower()`` does (ASCII letters) and, unlike
+    ``lower(column)``, lets an index on the column serve the comparison."""
+
+    type = String()
+    inherit_cache = True
+    name = "lower"
+
+
+@compiles(nocase_fold)
+def _fold_default(element, compiler, **kw):
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(nocase_fold, "sqlite")
+def _fold_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+def _is_nocase_column(expr: Any) -> bool:
+    if not isinstance(expr, ColumnClause):
+        return False
+    sqlite_type = getattr(expr.type, "_variant_mapping", {}).get("sqlite", expr.type)
+    return str(getattr(sqlite_type, "collation", "") or "").upper() == "NOCASE"
+
+
+def folder(*operands: Operand) -> Any:
+    """How to fold text for a case-insensitive comparison between these properties (and values)."""
+    return nocase_fold if all(_is_nocase_column(o.expr) for o in operands) else func.lower
 
 
 # -- literal values ---------------------------------------------------------------------------------
@@ -297,7 +334,8 @@ def compare_value(op: str, operand: Operand, node: ast._Node) -> ColumnElement[b
         return _compare_number(op, operand, _number(node))
     value = plain_value(operand, node)
     if operand.family == "string":
-        return OPS[op](func.lower(operand.expr), func.lower(bind(value, operand)))
+        fold = folder(operand)
+        return OPS[op](fold(operand.expr), fold(bind(value, operand)))
     return OPS[op](operand.expr, bind(value, operand))
 
 
@@ -306,7 +344,8 @@ def compare_columns(op: str, left: Operand, right: Operand) -> ColumnElement[boo
     if left.family != right.family or (left.family == "decimal" and _scale(left) != _scale(right)):
         raise Invalid("Only properties of the same type can be compared with each other.")
     if left.family == "string":
-        return OPS[op](func.lower(left.expr), func.lower(right.expr))
+        fold = folder(left, right)
+        return OPS[op](fold(left.expr), fold(right.expr))
     return OPS[op](left.expr, right.expr)
 
 
@@ -320,7 +359,8 @@ def in_list(operand: Operand, nodes: list[ast._Node]) -> ColumnElement[bool]:
     if not kept:
         return _never(operand)
     if operand.family == "string":
-        return func.lower(operand.expr).in_([func.lower(bind(value, operand)) for value in kept])
+        fold = folder(operand)
+        return fold(operand.expr).in_([fold(bind(value, operand)) for value in kept])
     return operand.expr.in_([bind(value, operand) for value in kept])
 
 
@@ -330,4 +370,5 @@ def like(name: str, operand: Operand, text: str) -> ColumnElement[bool]:
         raise Invalid(f"'{name}' can only be used with text properties.")
     escaped = text.replace("\\", "\\\\")
     pattern = {"contains": f"%{escaped}%", "startswith": f"{escaped}%", "endswith": f"%{escaped}"}[name]
-    return func.lower(operand.expr).like(func.lower(bind(pattern, operand)), escape="\\")
+    fold = folder(operand)
+    return fold(operand.expr).like(fold(bind(pattern, operand)), escape="\\")
