@@ -70,8 +70,8 @@ class Cmp:
         if self.op not in OPS:
             raise FilterError(f"unknown operator {self.op!r} (use one of {', '.join(OPS)})")
         _check_value(self.value)
-        if self.value is None and self.op not in ("eq", "ne"):
-            raise FilterError(f"{self.field}: null can only be compared with eq or ne")
+        if (self.value is None or isinstance(self.value, bool)) and self.op not in ("eq", "ne"):
+            raise FilterError(f"{self.field}: {odata_literal(self.value)} can only be compared with eq or ne")
 
 
 @dataclass(frozen=True)
