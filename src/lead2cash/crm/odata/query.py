@@ -220,6 +220,19 @@ def filter_condition(uow: Any, opts: QueryOptions, table: sa.Table) -> sa.Column
     return compile_filter(opts.filter, opts.entity, table, aliases=opts.aliases, context=context)
 
 
+def needed_columns(opts: QueryOptions, table: sa.Table, also: tuple[str, ...] = ()) -> list[sa.Column]:
+    """Only what the answer needs: selected and sort columns, keys, lookup types, the row's currency."""
+    names = {opts.entity.primary_id_attribute, "versionnumber", *also}
+    attrs = [*opts.select, *(a for a, _ in opts.orderby), *(e.attr for e in opts.expand if e.attr is not None)]
+    for attr in attrs:
+        names.add(attr.logical_name)
+        if attr.is_polymorphic:
+            names.add(f"{attr.logical_name}_type")
+        if attr.attribute_type == "Money":
+            names.add("transactioncurrencyid")
+    return [c for c in table.c if c.name in names]
+
+
 def fetch(
     uow: Any,
     opts: QueryOptions,
@@ -227,11 +240,12 @@ def fetch(
     page_size: int,
     after: list[Any] | None = None,
     extra: sa.ColumnElement[bool] | None = None,
+    also: tuple[str, ...] = (),
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
-    """One page of rows (all columns) and the sort key of its last row when more rows follow."""
+    """One page of rows (the columns the answer needs) and the sort key of its last row when more follow."""
     table = uow.table(opts.entity)
     cols = sort_columns(opts, table)
-    stmt = sa.select(table)
+    stmt = sa.select(*needed_columns(opts, table, also))
     condition = filter_condition(uow, opts, table)
     if condition is not None:
         stmt = stmt.where(condition)
@@ -297,7 +311,7 @@ def _expand(uow: Any, exp: ExpandOption, rows: list[dict], out: list[dict], pref
         type_col = target_table.c.get(f"{rel.referencing_attribute}_type")
         if type_col is not None:
             extra = sa.and_(extra, type_col == rel.referenced_entity)
-        found, _ = fetch(uow, exp.options, page_size=MAX_PAGE_SIZE * 10, extra=extra)
+        found, _ = fetch(uow, exp.options, page_size=MAX_PAGE_SIZE * 10, extra=extra, also=(rel.referencing_attribute,))
         for obj, row in zip(render(uow, exp.options, found, prefs), found, strict=True):
             children[row[rel.referencing_attribute]].append(obj)
     for row, obj in zip(rows, out, strict=True):
