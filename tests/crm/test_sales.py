@@ -347,3 +347,46 @@ def test_actions_validate_their_parameters(crm_client, catalog):
         f"{API}/ConvertQuoteToSalesOrder", json={"QuoteId": "00000000-0000-0000-0000-000000000009"}
     )
     assert missing.status_code == 404
+
+
+def test_integration_marks_a_fulfilled_order_invoiced_and_an_invoice_paid(crm_client, crm_client_as, catalog):
+    sales = crm_client_as("sales")
+    order = create(
+        crm_client, "salesorders", {"name": "I", "pricelevelid@odata.bind": f"/pricelevels({catalog['pricelevel']})"}
+    )
+    crm_client.post(f"{API}/FulfillSalesOrder", json=close_body("OrderClose", "salesorder", order, 100001))
+    assert patch(sales, "salesorders", order, {"statecode": 4, "statuscode": 100003}).status_code == 400
+    assert patch(crm_client, "salesorders", order, {"statecode": 4, "statuscode": 100003}).status_code == 204
+    assert get(crm_client, "salesorders", order, "statuscode")["statuscode"] == 100003
+
+    invoice = create(
+        crm_client,
+        "invoices",
+        {
+            "name": "INV",
+            "statecode": 0,
+            "statuscode": 4,
+            "pricelevelid@odata.bind": f"/pricelevels({catalog['pricelevel']})",
+        },
+    )
+    assert get(crm_client, "invoices", invoice, "invoicenumber,statuscode")["statuscode"] == 4  # Billed
+    assert patch(crm_client, "invoices", invoice, {"statecode": 2, "statuscode": 100002}).status_code == 204
+    paid = get(crm_client, "invoices", invoice, "statecode,statuscode")
+    assert (paid["statecode"], paid["statuscode"]) == (2, 100002)
+
+
+def test_bulk_created_lines_go_through_the_pricing_rules(crm_client, catalog):
+    quote = new_quote(crm_client, catalog)
+    targets = [
+        {
+            "@odata.type": "Microsoft.Dynamics.CRM.quotedetail",
+            "quoteid@odata.bind": f"/quotes({quote})",
+            "productid@odata.bind": f"/products({catalog['product']})",
+            "uomid@odata.bind": f"/uoms({catalog['uom']})",
+            "quantity": n,
+        }
+        for n in (1, 2, 3)
+    ]
+    response = crm_client.post(f"{API}/quotedetails/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
+    assert response.status_code == 200, response.text
+    assert get(crm_client, "quotes", quote, "totalamount")["totalamount"] == 75.0  # 6 x 12.50
