@@ -219,3 +219,42 @@ def entity(name: str) -> str | None:
 )
 def test_required_privileges_follow_the_request_line(method, path, needed):
     assert required_privileges(method, path.split("?")[0], entity) == needed
+
+
+@pytest.mark.parametrize(
+    ("role", "allowed", "denied"),
+    [
+        (
+            security.SYSTEM_ADMINISTRATOR,
+            [(Access.DELETE, "systemuser"), (Access.CUSTOMIZE, None), (Access.WRITE, "role")],
+            [],
+        ),
+        (
+            security.SYSTEM_CUSTOMIZER,
+            [(Access.CUSTOMIZE, None), (Access.CREATE, "account"), (Access.READ, "systemuser")],
+            [(Access.DELETE, "account"), (Access.WRITE, "systemuser")],
+        ),
+        (
+            security.SOLUTION_CUSTOMIZER,
+            [(Access.CUSTOMIZE, None), (Access.READ, "quote")],
+            [(Access.CREATE, "account"), (Access.WRITE, "quote")],
+        ),
+        (
+            security.INTEGRATION_USER,
+            [(Access.DELETE, "salesorder"), (Access.CREATE, "product"), (Access.READ, "systemuser")],
+            [(Access.CUSTOMIZE, None), (Access.WRITE, "systemuser"), (Access.DELETE, "team")],
+        ),
+        (
+            security.SALESPERSON,
+            [(Access.WRITE, "quote"), (Access.CREATE, "invoicedetail"), (Access.DELETE, "post")],
+            [(Access.DELETE, "account"), (Access.CREATE, "product"), (Access.WRITE, "pricelevel"),
+             (Access.DELETE, "systemuser"), (Access.CUSTOMIZE, None)],
+        ),
+    ],
+)  # fmt: skip
+def test_role_privileges_match_the_documented_table(role, allowed, denied):
+    caller = security.Caller(uuid.uuid4(), "someone", roles=frozenset({role}))
+    assert all(caller.has_privilege(access, entity) for access, entity in allowed)
+    assert not any(caller.has_privilege(access, entity) for access, entity in denied)
+    nobody = security.Caller(uuid.uuid4(), "no roles")
+    assert not nobody.has_privilege(Access.READ, "account")
