@@ -17,6 +17,7 @@ Secrets are never logged or put into error messages.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,6 +160,19 @@ class ClientCredentials(_CachedTokens):
             retry=retry_if_exception(_transient),
             reraise=True,
         )
+        try:
+            body = await self._post(form, retrying)
+        except httpx.TransportError as exc:
+            raise AuthenticationError(
+                0,
+                "",
+                f"Could not reach the token endpoint {self.token_url}: {exc!r}",
+                method="POST",
+                url=self.token_url,
+            ) from exc
+        return str(body["access_token"]), float(body.get("expires_in") or 3600)
+
+    async def _post(self, form: dict[str, str], retrying: AsyncRetrying) -> dict[str, Any]:
         async for attempt in retrying:
             with attempt:
                 response = await self._http.post(self.token_url, data=form, headers={"Accept": "application/json"})
@@ -172,7 +186,8 @@ class ClientCredentials(_CachedTokens):
                         method="POST",
                         url=self.token_url,
                     )
-        return str(body["access_token"]), float(body.get("expires_in") or 3600)
+                return body
+        raise AssertionError("unreachable")  # pragma: no cover - tenacity re-raises the last error
 
     def _principal(self) -> str:
         return f"client {self.client_id}"
@@ -243,8 +258,9 @@ class MsalClientCredentials(_CachedTokens):
                 self.client_id,
                 client_credential=self._secret,
                 authority=self.authority,
-                verify=self._verify,
-                timeout=self._timeout,
+                # msal's HTTP goes through httpx so that ``verify`` holds (requests lets the
+                # REQUESTS_CA_BUNDLE environment variable override a session's CA bundle)
+                http_client=httpx.Client(verify=_ssl_verify(self._verify), timeout=self._timeout),
                 instance_discovery=is_microsoft_authority(self.authority),
             )
         return self._app
@@ -273,6 +289,11 @@ class MsalClientCredentials(_CachedTokens):
 
     async def aclose(self) -> None:
         return None
+
+
+def _ssl_verify(verify: Any) -> Any:
+    """httpx's ``verify``: a CA bundle path becomes an SSL context trusting it."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 class StaticToken:

@@ -75,13 +75,12 @@ class DataverseSettings:
         if not self.client_id or not self.client_secret:
             raise ValueError("Dataverse settings need a client id and a client secret (or a user name).")
         if self.uses_msal():
-            msal_verify = self.ca_bundle if (self.ca_bundle and self.verify_tls) else self.verify_tls
             return MsalClientCredentials(
                 f"{self.authority.rstrip('/')}/{tenant}",
                 self.client_id,
                 self.client_secret,
                 scope,
-                verify=msal_verify,
+                verify=verify,
                 timeout=self.connect_timeout + 20,
             )
         return ClientCredentials.for_org(
