@@ -256,3 +256,22 @@ def test_deleting_a_parent_cascades_to_lines_and_clears_references(crm_client):
     assert crm_client.get(f"{API}/quotedetails({line_id})").status_code == 404
     assert crm_client.delete(f"{API}/accounts({account_id})").status_code == 204
     assert crm_client.get(f"{API}/contacts({contact_id})").json()["_parentcustomerid_value"] is None
+
+
+def test_collection_navigation_associate_create_and_disassociate(crm_client):
+    account_id = create(crm_client, "accounts", {"name": "Nav"})
+    contact_id = create(crm_client, "contacts", {"lastname": "Loose"})
+    nav = f"{API}/accounts({account_id})/contact_customer_accounts"
+    ref = {"@odata.id": f"{API}/contacts({contact_id})"}
+    assert crm_client.post(f"{nav}/$ref", json=ref).status_code == 204
+    created = crm_client.post(nav, json={"lastname": "Born related"})
+    assert created.status_code == 204
+    assert "/contacts(" in created.headers["OData-EntityId"]
+    related = crm_client.get(nav, params={"$select": "lastname", "$orderby": "lastname"}).json()["value"]
+    assert [c["lastname"] for c in related] == ["Born related", "Loose"]
+    body = crm_client.get(f"{API}/contacts({contact_id})?$select=_parentcustomerid_value", headers={
+        "Prefer": 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'}).json()  # fmt: skip
+    assert body["_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "account"
+    assert crm_client.delete(f"{nav}({contact_id})/$ref").status_code == 204
+    assert [c["lastname"] for c in crm_client.get(nav).json()["value"]] == ["Born related"]
+    assert crm_client.post(f"{API}/accounts({account_id})/nosuchnav", json={}).status_code == 404

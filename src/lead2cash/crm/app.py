@@ -67,6 +67,9 @@ def create_app(
     app.include_router(batch.router)
     app.include_router(bulk.router)
     app.include_router(sales_actions.router)
+    from lead2cash.crm.api import navigation
+
+    app.include_router(navigation.router)
     app.include_router(data.router)  # last: generic entity-set routes
     return app
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from lead2cash.crm.api import changes
+from lead2cash.crm.api import changes, navigation
 from lead2cash.crm.api.common import (
     REFERENCES_SCOPE_KEY,
     caller_of,
@@ -319,6 +319,8 @@ def delete_property(version: str, segment: str, rest: str, request: Request) -> 
     entity, key = _target(request, version, segment)
     with unit_of_work(request) as uow:
         row = _row_for_write(uow, request, entity, key)
+        if navigation.disassociate(uow, request, entity, row[entity.primary_id_attribute], rest):
+            return Response(status_code=204, headers=ODATA_HEADERS)
         nav = rest[: -len("/$ref")] if rest.endswith("/$ref") else rest
         if uow.registry.single_navigation(entity, nav) is not None:
             values = parse_body(uow, entity, {f"{nav}@odata.bind": None}, creating=False)
