@@ -68,7 +68,8 @@ def conn():
 
 def names(conn, text, entity="account", aliases=None):
     table = TABLES[entity]
-    context = FilterContext(now=NOW, caller_id=USER, resolve=lambda n: (REGISTRY.get(n), TABLES[n]))
+    resolve = lambda n: (REGISTRY.get(n), TABLES[n])  # noqa: E731
+    context = FilterContext(now=NOW, caller_id=USER, resolve=resolve, registry=REGISTRY)
     condition = compile_filter(text, REGISTRY.get(entity), table, aliases=aliases, context=context)
     column = table.c[REGISTRY.get(entity).primary_name_attribute]
     return sorted(conn.scalars(sa.select(column).where(condition)))
@@ -156,6 +157,34 @@ def test_navigation_paths_read_related_rows(conn):
 
 
 @pytest.mark.parametrize(
+    ("text", "entity", "expected"),
+    [
+        ("contact_customer_accounts/any(c: c/fullname eq 'jo smith')", "account", ["Contoso Ltd"]),
+        ("contact_customer_accounts/any()", "account", ["Contoso Ltd"]),
+        ("not contact_customer_accounts/any()", "account", ["Fabrikam O'Neil", "Litware 100%"]),
+        (
+            "contact_customer_accounts/all(c: startswith(c/fullname,'J'))",
+            "account",
+            ["Contoso Ltd", "Fabrikam O'Neil", "Litware 100%"],
+        ),
+        (
+            "contact_customer_accounts/all(c: startswith(c/fullname,'L'))",
+            "account",
+            ["Fabrikam O'Neil", "Litware 100%"],
+        ),
+        ("contact_customer_contacts/any(c: c/fullname eq 'Li Wei')", "contact", ["Jo Smith"]),
+        (
+            "contact_customer_accounts/any(c: c/parentcustomerid_account/accountnumber eq 'c-1')",
+            "account",
+            ["Contoso Ltd"],
+        ),
+    ],
+)
+def test_lambda_operators_on_collection_navigation(conn, text, entity, expected):
+    assert names(conn, text, entity) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "fragment"),
     [
         ("nosuchcolumn eq 1", "Could not find a property named 'nosuchcolumn'"),
@@ -174,6 +203,9 @@ def test_navigation_paths_read_related_rows(conn):
         ("Microsoft.Dynamics.CRM.Today(PropertyName='name')", "date and time"),
         ("Microsoft.Dynamics.CRM.LastXDays(PropertyName='createdon',PropertyValue=-1)", "whole number"),
         ("statecode lt null", "null can only"),
+        ("nosuch/any(c: c/name eq 'x')", "not a collection-valued navigation property"),
+        ("contact_customer_accounts/all()", "Syntax error"),
+        ("contact_customer_accounts/any(c: c eq 'x')", "must be followed by a property"),
         ("1 eq 1", "property"),
         ("name", "condition"),
         ("", "empty"),

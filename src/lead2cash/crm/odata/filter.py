@@ -11,9 +11,11 @@ differs from plain OData in ways a client notices:
   ``LIKE`` wildcards (``%`` and ``_``) as Dataverse does;
 * lookups are filtered as ``_x_value``; ``lookup/attribute`` paths (also chained, and polymorphic ones
   like ``customerid_account/name``) read the related row through a correlated subquery;
+* ``children/any(c: …)`` and ``children/all(c: …)`` on collection-valued navigation properties become
+  (NOT) EXISTS subqueries;
 * the Dataverse query functions (``Microsoft.Dynamics.CRM.In``, ``Between``, ``Today``, ``LastXDays``,
-  ``EqualUserId`` … see :mod:`.filter_functions`) are supported; other OData functions, arithmetic and
-  lambdas are refused, as Dataverse refuses them.
+  ``EqualUserId`` … see :mod:`.filter_functions`) are supported; other OData functions and arithmetic
+  are refused, as Dataverse refuses them.
 
 Conditions follow SQL's three-valued logic: a comparison with a NULL column is unknown, so neither
 ``x eq 'a'`` nor ``not (x eq 'a')`` matches a row whose ``x`` is NULL (``x eq null`` does).
@@ -31,7 +33,7 @@ from odata_query import ast
 from odata_query.exceptions import ODataException, ParsingException
 from odata_query.grammar import ODataLexer, ODataParser
 from odata_query.visitor import NodeVisitor
-from sqlalchemy import Table, and_, false, not_, or_, select, true
+from sqlalchemy import Table, and_, case, false, literal, not_, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from lead2cash.crm.odata import filter_values as values
@@ -55,6 +57,7 @@ class FilterContext:
     now: datetime = field(default_factory=utcnow)
     caller_id: str | None = None
     resolve: Resolver | None = None
+    registry: Any = None  # for any/all: ``collection_navigation(entity, nav)`` → the one-to-many relationship
 
 
 def compile_filter(
@@ -104,9 +107,10 @@ class _Scope:
 
 
 class _FilterVisitor(NodeVisitor):
-    def __init__(self, scope: _Scope, context: FilterContext):
+    def __init__(self, scope: _Scope, context: FilterContext, variable: str | None = None):
         self.scope = scope
         self.context = context
+        self.variable = variable  # the lambda variable (``c`` in ``…/any(c: c/name eq 'x')``)
 
     # -- entry points -----------------------------------------------------------------------------------
 
@@ -124,8 +128,39 @@ class _FilterVisitor(NodeVisitor):
     def visit_BinOp(self, node: ast.BinOp):
         raise Invalid("Arithmetic is not supported in a Dataverse $filter.")
 
-    def visit_CollectionLambda(self, node: ast.CollectionLambda):
-        raise Invalid("The lambda operators any/all are not supported in this $filter.")
+    def visit_CollectionLambda(self, node: ast.CollectionLambda) -> ColumnElement[bool]:
+        """``children/any(c: …)`` → EXISTS; ``children/all(c: …)`` → no child for which it is not true."""
+        if not isinstance(node.owner, ast.Identifier) or node.owner.namespace:
+            raise Invalid("any/all must follow a collection-valued navigation property.")
+        registry, resolve = self.context.registry, self.context.resolve
+        if registry is None or resolve is None:
+            raise Invalid("The lambda operators any/all are not supported in this $filter.")
+        relationship = registry.collection_navigation(self.scope.entity, node.owner.name)
+        if relationship is None:
+            raise Invalid(
+                f"'{node.owner.name}' is not a collection-valued navigation property of "
+                f"{self.scope.entity.logical_name}.",
+                UNKNOWN_PROPERTY,
+            )
+        child_entity, child_table = resolve(relationship.referencing_entity)
+        child = child_table.alias()
+        parent_key = self.scope.table.c[values.primary_key(self.scope.entity)]
+        link = [child.c[relationship.referencing_attribute] == parent_key]
+        type_column = f"{relationship.referencing_attribute}_type"
+        lookup = child_entity.attributes.get(relationship.referencing_attribute)
+        if lookup is not None and len(values.targets_of(lookup)) > 1 and type_column in child.c:
+            link.append(child.c[type_column] == relationship.referenced_entity)
+        rows = select(literal(1)).select_from(child).correlate(self.scope.table)
+        if node.lambda_ is None:
+            if isinstance(node.operator, ast.All):
+                raise Invalid("all() needs a lambda expression.")
+            return rows.where(*link).exists()
+        inner = _FilterVisitor(_Scope(child_entity, child), self.context, node.lambda_.identifier.name)
+        condition = inner.condition(node.lambda_.expression)
+        if isinstance(node.operator, ast.Any):
+            return rows.where(*link, condition).exists()
+        holds = case((condition, true()), else_=false())  # unknown counts as "does not hold"
+        return not_(rows.where(*link, not_(holds)).exists())
 
     def generic_visit(self, node: ast._Node):
         raise Invalid(f"'{type(node).__name__}' is not supported in a Dataverse $filter.")
@@ -133,6 +168,8 @@ class _FilterVisitor(NodeVisitor):
     # -- leaves -----------------------------------------------------------------------------------------
 
     def visit_Identifier(self, node: ast.Identifier) -> Operand:
+        if self.variable is not None and node.name == self.variable and not node.namespace:
+            raise Invalid(f"The lambda variable '{node.name}' must be followed by a property ({node.name}/name).")
         if node.namespace:
             raise Invalid(f"Could not find a property named '{node.full_name()}'.", UNKNOWN_PROPERTY)
         return self.property(node.name)
@@ -151,6 +188,10 @@ class _FilterVisitor(NodeVisitor):
         if not isinstance(current, ast.Identifier) or current.namespace:
             raise Invalid("Invalid property path in $filter.")
         segments.insert(0, current.name)
+        if self.variable is not None and segments[0] == self.variable:
+            segments = segments[1:]  # inside a lambda, ``c/name`` is ``name`` of the related row
+            if len(segments) == 1:
+                return self.property(segments[0])
         return self._navigate(segments)
 
     def _navigate(self, segments: list[str]) -> Operand:

@@ -216,7 +216,7 @@ def filter_condition(uow: Any, opts: QueryOptions, table: sa.Table) -> sa.Column
         entity = uow.registry.get(name)
         return entity, uow.table(entity)
 
-    context = FilterContext(now=uow.now, caller_id=uow.caller_id, resolve=resolve)
+    context = FilterContext(now=uow.now, caller_id=uow.caller_id, resolve=resolve, registry=uow.registry)
     return compile_filter(opts.filter, opts.entity, table, aliases=opts.aliases, context=context)
 
 
