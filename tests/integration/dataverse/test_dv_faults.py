@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import anyio
@@ -26,8 +27,6 @@ class RecordingSleep:
 
 
 def client_with(settings, sleep: RecordingSleep | None = None, **changes) -> DataverseClient:
-    import dataclasses
-
     settings = dataclasses.replace(settings, **changes)
     options = {"sleep": sleep} if sleep else {}
     return DataverseClient(settings, transport=Transport(settings, settings.token_provider(), **options))
@@ -78,6 +77,22 @@ async def test_injected_429_on_writes_waits_retry_after(dv_settings, crm_faults)
         assert crm_faults.switches.injected["throttle"] == 2 and dv.transport.stats.throttled == 2
         assert len([w for w in sleep.waits if w >= 1.0]) >= 2
         assert await count_named(dv, name) == 1
+
+
+async def test_pacing_spreads_requests_evenly(dv_settings):
+    now = [100.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:  # time passes only when the client decides to wait
+        waits.append(round(seconds, 6))
+        now[0] += seconds
+
+    settings = dataclasses.replace(dv_settings, max_rate=5.0)
+    transport = Transport(settings, settings.token_provider(), sleep=sleep, clock=lambda: now[0])
+    async with DataverseClient(settings, transport=transport) as dv:
+        for _ in range(4):
+            await dv.who_am_i()
+    assert waits == [0.2, 0.2, 0.2]
 
 
 async def test_throttling_that_does_not_end_surfaces_as_throttled(dv_settings, crm_faults):

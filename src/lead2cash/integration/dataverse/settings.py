@@ -40,6 +40,7 @@ class DataverseSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0  # bulk writes of a few hundred rows can take a while on a busy org
     max_concurrency: int = 16  # requests in flight at once (Dataverse allows 52 per user)
+    max_rate: float | None = None  # requests per second, evenly spread (Dataverse: 6,000 / 300 s = 20 per user)
     page_size: int = 5000  # Prefer: odata.maxpagesize (Dataverse maximum)
     bulk_chunk_size: int = 100  # targets per CreateMultiple/UpdateMultiple/UpsertMultiple request
     max_attempts: int = 6  # per request, for failures other than throttling

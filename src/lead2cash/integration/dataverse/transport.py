@@ -4,6 +4,8 @@ Every Web API call of the client goes through :meth:`Transport.request`. It
 
 - sends at most ``max_concurrency`` requests at once (a semaphore; the pool keeps HTTP/1.1 connections
   alive between them);
+- optionally paces itself (``max_rate`` requests per second, evenly spread) so that a known service
+  protection limit is approached without being hit;
 - waits, before sending, while the org has asked everyone to back off: a 429/503 with ``Retry-After``
   pauses *all* requests of this client until then, not only the one that was refused — otherwise the
   other requests in flight would each collect their own 429;
@@ -113,6 +115,8 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._resume_at = 0.0
+        self._interval = 1 / settings.max_rate if settings.max_rate else 0.0
+        self._next_slot = 0.0
         self.stats = TransportStats()
 
     # ---- URLs ----
@@ -239,6 +243,12 @@ class Transport:
             self._resume_at = max(self._resume_at, self._clock() + wait)
 
     async def _wait_for_gate(self) -> None:
+        if self._interval:  # pacing: one slot per interval, reserved in arrival order
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+            if slot > now:
+                await self._sleep(slot - now)
         while (delay := self._resume_at - self._clock()) > 0:
             await self._sleep(delay)
 
