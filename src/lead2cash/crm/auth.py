@@ -1,9 +1,10 @@
-"""Sign-in for the CRM server: an Entra-ID-shaped token endpoint and bearer checks on every Web API call.
+"""Sign-in for the CRM server: access tokens and the bearer check on every Web API call.
 
 Clients of a real Dynamics 365 org get an OAuth2 access token from Entra ID (client credentials for the
 integration's application user, a user sign-in for people) and send it as ``Authorization: Bearer``. The
 local server offers the same shape — ``POST /{tenant}/oauth2/v2.0/token`` with ``scope=<org url>/.default``
-— so one client code path (including MSAL-style clients) works against both. Tokens are JWTs signed with
+— so one client code path (including MSAL-style clients) works against both (the endpoint itself is in
+``crm/api/token.py``). Tokens are JWTs signed with
 a key derived from the settings' secret; they name the principal (``oid``), and the principal's current
 roles are read from the CRM database (briefly cached), so a role change or a disabled user takes effect
 without waiting for tokens to expire.
@@ -14,7 +15,6 @@ challenge; a valid token without the needed privilege is a 403 (see ``crm/access
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -25,11 +25,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import jwt
-import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lead2cash.crm import security
@@ -233,145 +230,6 @@ def require_administrator(request: Request) -> Caller:
     return caller
 
 
-# ---- the token endpoint ----
-
-token_router = APIRouter(tags=["authentication"])
-
-
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse(
-        {
-            "error": error,
-            "error_description": description,
-            "error_codes": [int(description[6 : description.index(":")])],
-        },
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def _basic_credentials(header: str | None) -> tuple[str, str] | None:
-    if not header or not header.lower().startswith("basic "):
-        return None
-    try:
-        client_id, _, secret = base64.b64decode(header[6:]).decode().partition(":")
-    except ValueError:
-        return None
-    return client_id, secret
-
-
-@token_router.post("/{tenant}/oauth2/v2.0/token")
-async def token(tenant: str, request: Request) -> JSONResponse:
-    """OAuth2 token endpoint (client credentials; password grant for interactive users)."""
-    authenticator: Authenticator = request.app.state.l2c_authenticator
-    form = await request.form()
-    grant_type = str(form.get("grant_type") or "")
-    scope = str(form.get("scope") or "")
-    if not grant_type:
-        return _oauth_error(
-            400,
-            "invalid_request",
-            "AADSTS900144: The request body must contain the following parameter: 'grant_type'.",
-        )
-    resource = next((s.rsplit("/", 1)[0] for s in scope.split() if s.endswith("/.default")), "")
-    if grant_type == "client_credentials":
-        basic = _basic_credentials(request.headers.get("authorization"))
-        client_id, secret = basic or (str(form.get("client_id") or ""), str(form.get("client_secret") or ""))
-        if not resource:
-            return _oauth_error(
-                400,
-                "invalid_scope",
-                f"AADSTS1002012: The provided value for scope {scope!r} is not valid. Client credential "
-                "flows must have a scope value with /.default suffixed to the resource identifier.",
-            )
-        # Secret hashing is deliberately slow: keep it off the event loop.
-        caller = await run_in_threadpool(authenticator.client_credentials, client_id, secret)
-        if caller is None:
-            return _oauth_error(
-                401, "invalid_client", "AADSTS7000215: Invalid client secret provided or unknown client id."
-            )
-    elif grant_type == "password":
-        resource = resource or next((s.rsplit("/", 1)[0] for s in scope.split() if "/" in s), "")
-        username, password = str(form.get("username") or ""), str(form.get("password") or "")
-        caller = await run_in_threadpool(authenticator.password, username, password)
-        if caller is None:
-            return _oauth_error(
-                400,
-                "invalid_grant",
-                "AADSTS50126: Error validating credentials due to invalid username or password.",
-            )
-    else:
-        return _oauth_error(
-            400,
-            "unsupported_grant_type",
-            f"AADSTS70003: The app requested an unsupported grant type {grant_type!r}.",
-        )
-    base = str(request.base_url).rstrip("/")
-    access_token = authenticator.issue(caller, audience=resource or base, tenant=tenant, issuer=f"{base}/{tenant}/v2.0")
-    lifetime = authenticator.token_lifetime
-    return JSONResponse(
-        {
-            "token_type": "Bearer",
-            "expires_in": lifetime,
-            "ext_expires_in": lifetime,
-            "access_token": access_token,
-        },
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
-
-
-@token_router.get("/{tenant}/v2.0/.well-known/openid-configuration")
-async def openid_configuration(tenant: str, request: Request) -> dict:
-    """Discovery document, so OAuth libraries pointed at this server as authority find the endpoint."""
-    base = str(request.base_url).rstrip("/")
-    return {
-        "issuer": f"{base}/{tenant}/v2.0",
-        "token_endpoint": f"{base}/{tenant}/oauth2/v2.0/token",
-        "authorization_endpoint": f"{base}/{tenant}/oauth2/v2.0/authorize",
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
-        "grant_types_supported": ["client_credentials", "password"],
-        "response_types_supported": ["token"],
-        "tenant_region_scope": "local",
-    }
-
-
-# ---- WhoAmI ----
-
-whoami_router = APIRouter(tags=["authentication"])
-_ORG_NS = uuid.UUID("3f0d8f1e-64c4-4d5e-a1d7-52a0f3b9c6e1")
-
-
-def _first_id(request: Request, table: str, column: str, where: tuple[str, str] | None = None) -> str | None:
-    store = getattr(request.app.state, "l2c_store", None)
-    if store is None or table not in getattr(store, "tables", {}):
-        return None
-    t = store.tables[table]
-    query = sa.select(t.c[column]).limit(1)
-    if where is not None:
-        query = query.where(t.c[where[0]] == where[1])
-    with store.read_engine.connect() as conn:
-        value = conn.execute(query).scalar()
-    return str(value) if value is not None else None
-
-
-@whoami_router.get("/api/data/{version}/WhoAmI")
-@whoami_router.get("/api/data/{version}/WhoAmI()")
-def who_am_i(version: str, request: Request) -> dict:
-    """``WhoAmI`` function: the caller's user id, business unit and organization."""
-    caller = current_caller(request)
-    user_id = str(caller.systemuserid)
-    base = str(request.base_url).rstrip("/")
-    org = _first_id(request, "organization", "organizationid") or str(uuid.uuid5(_ORG_NS, base))
-    unit = _first_id(request, "systemuser", "businessunitid", ("systemuserid", user_id))
-    unit = unit or _first_id(request, "businessunit", "businessunitid") or str(uuid.uuid5(_ORG_NS, "unit"))
-    return {
-        "@odata.context": f"{base}/api/data/{version}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
-        "BusinessUnitId": unit,
-        "UserId": user_id,
-        "OrganizationId": org,
-    }
-
-
 class UserStatusHook:
     """Store write hook: disabling (or deleting) a ``systemuser`` row disables its sign-in at once."""
 
@@ -411,6 +269,7 @@ def install(
     specific routes here take precedence over generic entity-set routes.
     """
     from lead2cash.crm import limits as limits_module  # imports this module; installed first, runs inside
+    from lead2cash.crm.api import token, whoami
 
     security.ensure_schema(store.engine)
 
@@ -425,6 +284,6 @@ def install(
     app.add_exception_handler(DataverseError, dataverse_error_handler)  # control endpoints raise it too
     limits_module.install(app, limits, faults)
     app.add_middleware(BearerAuthMiddleware, authenticator=authenticator)
-    app.include_router(token_router)
-    app.include_router(whoami_router)
+    app.include_router(token.router)
+    app.include_router(whoami.router)
     return authenticator
