@@ -153,6 +153,13 @@ async def test_bound_and_unbound_actions(dv):
     assert (row["statecode"], row["statuscode"]) == (1, 3)
 
 
+async def test_actions_bound_to_a_collection(dv):
+    targets = [{"@odata.type": "Microsoft.Dynamics.CRM.account", "name": f"Bound {i}"} for i in range(2)]
+    body = await dv.call_action("CreateMultiple", {"Targets": targets}, entity_set="accounts")
+    assert len(body["Ids"]) == 2
+    assert [(await dv.get("accounts", i, select="name"))["name"] for i in body["Ids"]] == ["Bound 0", "Bound 1"]
+
+
 async def test_functions_are_called_with_get(dv):
     body = await dv.call_function("WhoAmI")
     assert body["UserId"] == seed.INTEGRATION_USER_ID

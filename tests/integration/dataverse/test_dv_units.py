@@ -15,6 +15,7 @@ import pytest
 import lead2cash.integration
 from lead2cash.integration.dataverse import (
     ChangeTrackingExpired,
+    DataverseClient,
     DataverseError,
     DataverseSettings,
     NotFound,
@@ -88,6 +89,21 @@ async def test_links_to_other_hosts_are_refused():
     with pytest.raises(DataverseError, match="another host"):
         transport.url("https://elsewhere.example/api/data/v9.2/accounts")
     await transport.aclose()
+
+
+@pytest.mark.anyio
+async def test_function_parameters_are_sent_as_aliases():
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json={"value": 1})
+
+    settings = DataverseSettings(url="https://org.example")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(answer))
+    async with DataverseClient(settings, transport=Transport(settings, StaticToken("t"), http=http)) as dv:
+        assert await dv.call_function("CountThings", {"Name": "O'Neil", "Top": 5}) == {"value": 1}
+    assert seen == ["https://org.example/api/data/v9.2/CountThings(Name=@Name,Top=@Top)?@Name='O''Neil'&@Top=5"]
 
 
 def test_the_integration_never_imports_the_crm_server():
