@@ -53,6 +53,7 @@ def test_blocking_facade_reads_writes_and_pages(dv_settings):
         assert [len(p.rows) for p in pages] == [2, 2, 1]
         assert sorted(r["accountid"] for r in dv.rows("accounts", filter=f"accountnumber eq '{marker}'")) == sorted(ids)
         assert dv.metadata.table("accounts").logical_name == "account"
+        assert len(dv.query("accounts", select="name", filter=f"accountnumber eq '{marker}'", top=2)) == 2
         with pytest.raises(NotFound):
             dv.get("accounts", str(uuid.uuid4()))
 

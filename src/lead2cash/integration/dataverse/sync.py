@@ -37,15 +37,14 @@ class _Blocking:
         if inspect.isasyncgenfunction(value):
             return functools.wraps(value)(functools.partial(_iterate, self._portal, value))
         if inspect.iscoroutinefunction(value):
-            return functools.wraps(value)(functools.partial(self._portal.call, _bind(value)))
+            portal = self._portal
+
+            @functools.wraps(value)
+            def blocking(*args: Any, **kwargs: Any) -> Any:
+                return portal.call(functools.partial(value, *args, **kwargs))
+
+            return blocking
         return value
-
-
-def _bind(method: Callable[..., Any]) -> Callable[..., Any]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return await method(*args, **kwargs)
-
-    return lambda *args, **kwargs: call(*args, **kwargs)
 
 
 def _iterate(portal: BlockingPortal, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Iterator[Any]:
