@@ -12,7 +12,7 @@ from sqlalchemy import select
 from lead2cash.erp.errors import Conflict, NotFound, ValidationFailed
 from lead2cash.erp.model import Outbox
 from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType
-from lead2cash.erp.services import documents, release
+from lead2cash.erp.services import documents, lines, release
 
 ORDER = SalesDocumentType.ORDER
 MARCH = date(2026, 3, 1)
@@ -130,13 +130,13 @@ def test_status_must_be_open_to_edit(db):
         header = order(s, lines=[{"no": "I1", "quantity": D(2)}])
         release.release(s, header)
         with pytest.raises(Conflict, match="status must be Open"):
-            documents.add_line(s, header, {"no": "I2", "quantity": D(1)})
+            lines.add_line(s, header, {"no": "I2", "quantity": D(1)})
         with pytest.raises(Conflict, match="status must be Open"):
             documents.update_header(s, header, {"external_document_no": "X"})
-        documents.update_line(s, header, header.lines[0], {"qty_to_ship": D(1)})  # allowed when released
+        lines.update_line(s, header, header.lines[0], {"qty_to_ship": D(1)})  # allowed when released
         assert header.lines[0].qty_to_ship == 1
         release.reopen(s, header)
-        documents.add_line(s, header, {"no": "I2", "quantity": D(1)})
+        lines.add_line(s, header, {"no": "I2", "quantity": D(1)})
         assert [x.line_no for x in header.lines] == [10000, 20000]
 
 
@@ -156,10 +156,10 @@ def test_release_rules_and_events(db):
 def test_update_and_delete_lines(db):
     with unit_of_work(db) as s:
         header = order(s, lines=[{"no": "I1", "quantity": D(1)}, {"no": "I2", "quantity": D(1)}])
-        documents.update_line(s, header, header.lines[0], {"quantity": D(10)})
+        lines.update_line(s, header, header.lines[0], {"quantity": D(10)})
         assert header.lines[0].unit_price == D(80)  # minimum-quantity price now applies
         assert header.lines[0].qty_to_ship == D(10)
-        documents.delete_line(s, header, header.lines[1])
+        lines.delete_line(s, header, header.lines[1])
         assert header.amount == D(800)
         with pytest.raises(NotFound):
-            documents.get_line(header, 20000)
+            lines.get_line(header, 20000)

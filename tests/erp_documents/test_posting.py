@@ -21,7 +21,7 @@ from lead2cash.erp.model import (
     SalesShipmentLine,
 )
 from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType
-from lead2cash.erp.services import availability, documents, posting
+from lead2cash.erp.services import availability, documents, lines, posting, prepayment
 
 ORDER = SalesDocumentType.ORDER
 MARCH = date(2026, 3, 1)
@@ -74,7 +74,7 @@ def test_partial_shipments_then_invoices(db):
     with unit_of_work(db) as s:
         header = new_order(s, lines=[{"no": "I1", "quantity": D(3), "unit_price": D("33.33")}])
         line = header.lines[0]
-        documents.update_line(s, header, line, {"qty_to_ship": D(1)})
+        lines.update_line(s, header, line, {"qty_to_ship": D(1)})
         first = posting.post(s, header, ship=True, invoice=False, posting_date=date(2026, 3, 2))
         assert (line.quantity_shipped, line.outstanding_quantity, line.qty_shipped_not_invoiced) == (1, 2, 1)
         assert header.last_shipment_date == date(2026, 3, 2) and not header.completely_shipped
@@ -82,9 +82,9 @@ def test_partial_shipments_then_invoices(db):
         posting.post(s, header, ship=True, invoice=False, posting_date=date(2026, 3, 3))
         assert header.completely_shipped and header.last_shipment_date == date(2026, 3, 3)
         assert inventory(s, "I1") == D(97)
-        documents.update_line(s, header, line, {"qty_to_invoice": D(1)})
+        lines.update_line(s, header, line, {"qty_to_invoice": D(1)})
         posting.post(s, header, ship=False, invoice=True)
-        documents.update_line(s, header, line, {"qty_to_invoice": D(1)})
+        lines.update_line(s, header, line, {"qty_to_invoice": D(1)})
         posting.post(s, header, ship=False, invoice=True)
         last = posting.post(s, header, ship=False, invoice=True)
         assert last.order_deleted
@@ -190,7 +190,7 @@ def test_prepayment_deducted_on_final_invoice(db):
         assert header.status is SalesDocumentStatus.PENDING_PREPAYMENT
         with pytest.raises(Conflict, match="waits for its prepayment"):
             posting.post(s, header)
-        prepayment_no = posting.post_prepayment_invoice(s, header)
+        prepayment_no = prepayment.post_prepayment_invoice(s, header)
         assert header.lines[0].prepmt_amt_inv == D(120)
         payments.post_payment(s, customer_no="C1", amount=D(150), applies_to=[{"document_no": prepayment_no}])
         assert header.status is SalesDocumentStatus.RELEASED

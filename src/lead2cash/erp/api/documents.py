@@ -31,7 +31,16 @@ from lead2cash.erp.model import (
     SalesShipmentLine,
 )
 from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType, SalesLineType
-from lead2cash.erp.services import archive, availability, documents, payments, posting, release, statistics
+from lead2cash.erp.services import (
+    archive,
+    availability,
+    documents,
+    lines,
+    payments,
+    posting,
+    release,
+    statistics,
+)
 
 Quantity = Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=0, le=Decimal("1e9"))]
 Pct = Annotated[Decimal, Field(max_digits=8, decimal_places=5, ge=0, le=100)]
@@ -184,9 +193,9 @@ def router() -> APIRouter:
     def post_order(no: str, body: PostIn, session: Session = db, user: ErpUser = Depends(writers)):
         header = documents.get_document(session, SalesDocumentType.ORDER, no, for_update=True)
         for wanted in body.lines:
-            line = documents.get_line(header, wanted.line_no)
+            line = lines.get_line(header, wanted.line_no)
             changes = wanted.model_dump(exclude_unset=True, exclude={"line_no"})
-            documents.update_line(session, header, line, {k: v for k, v in changes.items() if v is not None})
+            lines.update_line(session, header, line, {k: v for k, v in changes.items() if v is not None})
         result = posting.post(
             session, header, ship=body.ship, invoice=body.invoice, posting_date=body.posting_date, user=user.user_name
         )
@@ -200,7 +209,7 @@ def router() -> APIRouter:
     @api.post("/sales-orders/{no}/prepayment-invoice", tags=["Sales orders"], status_code=201)
     def prepayment(no: str, body: PrepaymentIn, session: Session = db, _=Depends(writers)):
         header = documents.get_document(session, SalesDocumentType.ORDER, no, for_update=True)
-        invoice_no = posting.post_prepayment_invoice(session, header, posting_date=body.posting_date)
+        invoice_no = prepayment.post_prepayment_invoice(session, header, posting_date=body.posting_date)
         return {"invoice_no": invoice_no, "order": _doc(header)}
 
     @api.get("/posted-sales-invoices", tags=["Posted documents"])
@@ -333,8 +342,8 @@ def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers
     def create(body: SalesHeaderIn, session: Session = db, _=Depends(writers)):
         data = body.model_dump(exclude_unset=True, exclude={"lines"})
         data["sell_to_customer_no"] = body.sell_to_customer_no.upper()
-        lines = [x.model_dump(exclude_unset=True) for x in body.lines]
-        return _doc(documents.create_document(session, kind, data, lines))
+        line_data = [x.model_dump(exclude_unset=True) for x in body.lines]
+        return _doc(documents.create_document(session, kind, data, line_data))
 
     @api.get(f"/{path}/{{no}}", tags=tag, operation_id=f"get_{op}")
     def read(no: str, session: Session = db, _=Depends(readers)):
@@ -355,20 +364,20 @@ def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers
     @api.post(f"/{path}/{{no}}/lines", tags=tag, status_code=201, operation_id=f"add_{op}_line")
     def add_line(no: str, body: SalesLineIn, session: Session = db, _=Depends(writers)):
         header = documents.get_document(session, kind, no, for_update=True)
-        documents.add_line(session, header, body.model_dump(exclude_unset=True))
+        lines.add_line(session, header, body.model_dump(exclude_unset=True))
         return _doc(header)
 
     @api.patch(f"/{path}/{{no}}/lines/{{line_no}}", tags=tag, operation_id=f"update_{op}_line")
     def update_line(no: str, line_no: int, body: SalesLinePatch, session: Session = db, _=Depends(writers)):
         header = documents.get_document(session, kind, no, for_update=True)
         changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-        documents.update_line(session, header, documents.get_line(header, line_no), changes)
+        lines.update_line(session, header, lines.get_line(header, line_no), changes)
         return _doc(header)
 
     @api.delete(f"/{path}/{{no}}/lines/{{line_no}}", tags=tag, operation_id=f"delete_{op}_line")
     def delete_line(no: str, line_no: int, session: Session = db, _=Depends(writers)):
         header = documents.get_document(session, kind, no, for_update=True)
-        documents.delete_line(session, header, documents.get_line(header, line_no))
+        lines.delete_line(session, header, lines.get_line(header, line_no))
         return _doc(header)
 
     @api.post(f"/{path}/{{no}}/{{action}}", tags=tag, operation_id=f"{op}_action")

@@ -17,7 +17,7 @@ from lead2cash.erp.errors import Conflict, ValidationFailed
 from lead2cash.erp.model import CustLedgerEntry, SalesHeader
 from lead2cash.erp.model.documents import SalesDocumentStatus, SalesDocumentType, SalesLineType
 from lead2cash.erp.model.enums import ArchivePolicy
-from lead2cash.erp.services import archive, documents
+from lead2cash.erp.services import amounts, archive, documents
 from lead2cash.erp.services.documents import describe
 from lead2cash.erp.services.ledgers import batched, document_event
 from lead2cash.erp.services.setup import sales_setup
@@ -55,7 +55,7 @@ def release(session: Session, header: SalesHeader) -> SalesHeader:
         )
     documents.check_customer(session, header.sell_to_customer_no, describe(header))
     documents._refresh_factor(session, header)
-    documents.recalculate(session, header)
+    amounts.recalculate(session, header)
     if prepayment_outstanding(session, header):
         if header.status is not SalesDocumentStatus.PENDING_PREPAYMENT:
             header.status = SalesDocumentStatus.PENDING_PREPAYMENT
@@ -116,7 +116,7 @@ def make_order(session: Session, quote: SalesHeader, *, user: str = "") -> Sales
     order = documents.create_document(session, SalesDocumentType.ORDER, header_data, lines)
     for source, target in zip(quote.lines, order.lines, strict=True):
         target.unit_price, target.price_overridden = source.unit_price, source.price_overridden
-    documents.recalculate(session, order)
+    amounts.recalculate(session, order)
     if sales_setup(session).archive_quotes is not ArchivePolicy.NEVER:
         archive.archive_document(session, quote, reason="Converted to order", user=user)
     document_event(session, quote, "converted_to_order", order_no=order.no)
