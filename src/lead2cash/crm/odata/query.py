@@ -254,7 +254,9 @@ def fetch(
     if after is not None:
         stmt = stmt.where(_after(cols, after))
     order = [col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc, _ in cols]
-    rows = [dict(r) for r in uow.conn.execute(stmt.order_by(*order).limit(page_size + 1)).mappings()]
+    result = uow.conn.execute(stmt.order_by(*order).limit(page_size + 1))
+    keys = list(result.keys())
+    rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
     if len(rows) > page_size:
         rows = rows[:page_size]
         return rows, [rows[-1][name] for _, _, name in cols]
