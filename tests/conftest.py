@@ -8,10 +8,13 @@ migrations, exactly as the server builds them.
 
 Fixture names for reuse:
 
-- ``erp_url``: URL of an empty database (nothing migrated); parametrized sqlite / postgresql.
+- ``erp_url``: URL of an empty database (nothing migrated); parametrized sqlite / postgresql. A module
+  that needs one engine only overrides it: ``pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)``.
 - ``erp_db``: an ``ErpDb`` (url, engine, sessions, dialect) migrated to head and bootstrapped (LCY EUR,
   default number series, setup records).
-- ``erp_users``: ``{role: web service key}`` for one enabled user per role plus ``"disabled"``.
+- ``erp_module_db``: the same, shared by all tests of one module (long generated runs, read-mostly tests).
+- ``erp_users`` / ``erp_module_users``: ``{role: web service key}`` for one enabled user per role plus
+  ``"disabled"`` (an administrator that is not enabled).
 - ``erp_client``: a ``TestClient`` on the ERP API that sends the administrator's key by default;
   ``erp_client_as(role)`` gives a client for another role (``"order_processor"``, ``"integration"``,
   ``"disabled"``).
@@ -22,7 +25,9 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -66,10 +71,8 @@ def schema_url(base_url: str, schema: str) -> str:
     return parsed.set(query=query).render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def postgres_schema_url(request) -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL schema, dropped (with everything in it) after the test."""
-    admin: Engine = request.getfixturevalue("postgres_admin")
+@contextmanager
+def _postgres_schema(admin: Engine) -> Iterator[str]:
     schema = f"l2c_{uuid.uuid4().hex[:16]}"
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -80,17 +83,33 @@ def postgres_schema_url(request) -> Iterator[str]:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-def erp_url(request, tmp_path) -> str:
+@pytest.fixture
+def postgres_schema_url(request) -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL schema, dropped (with everything in it) after the test."""
+    with _postgres_schema(request.getfixturevalue("postgres_admin")) as url:
+        yield url
+
+
+DATABASES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@contextmanager
+def _empty_database(request, kind: str, directory: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'erp.db'}"
+    else:
+        with _postgres_schema(request.getfixturevalue("postgres_admin")) as url:
+            yield url
+
+
+@pytest.fixture(params=DATABASES)
+def erp_url(request, tmp_path) -> Iterator[str]:
     """URL of an empty ERP database: a SQLite file, or a fresh PostgreSQL schema when configured."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'erp.db'}"
-    return request.getfixturevalue("postgres_schema_url")
+    with _empty_database(request, request.param, tmp_path) as url:
+        yield url
 
 
 @dataclass
@@ -108,30 +127,45 @@ class ErpDb:
         return self.dialect == "postgresql"
 
 
-@pytest.fixture
-def erp_db(erp_url) -> Iterator[ErpDb]:
-    """A migrated, bootstrapped ERP database (local currency EUR, default number series)."""
+@contextmanager
+def _erp_database(url: str) -> Iterator[ErpDb]:
     from lead2cash.erp.database import open_database
     from lead2cash.erp.services.setup import bootstrap
 
-    engine, sessions = open_database(erp_url)
+    engine, sessions = open_database(url)
     with sessions() as session, session.begin():
         bootstrap(session)
     try:
-        yield ErpDb(erp_url, engine, sessions)
+        yield ErpDb(url, engine, sessions)
     finally:
         engine.dispose()
 
 
 @pytest.fixture
-def erp_users(erp_db) -> dict[str, str]:
+def erp_db(erp_url) -> Iterator[ErpDb]:
+    """A migrated, bootstrapped ERP database (local currency EUR, default number series)."""
+    with _erp_database(erp_url) as db:
+        yield db
+
+
+@pytest.fixture(scope="module", params=DATABASES)
+def erp_module_db(request, tmp_path_factory) -> Iterator[ErpDb]:
+    """Like ``erp_db`` but shared by all tests of a module (for read-mostly or long generated test runs)."""
+    with (
+        _empty_database(request, request.param, tmp_path_factory.mktemp("erp")) as url,
+        _erp_database(url) as db,
+    ):
+        yield db
+
+
+def make_users(db: ErpDb) -> dict[str, str]:
     """One enabled user per role and one disabled administrator: ``{role or "disabled": key}``."""
     from lead2cash.erp.model import ErpUser
     from lead2cash.erp.model.enums import Role
     from lead2cash.erp.services.users import change_web_service_key
 
     keys: dict[str, str] = {}
-    with erp_db.sessions() as session, session.begin():
+    with db.sessions() as session, session.begin():
         for role in ROLES:
             user = ErpUser(user_name=role.upper(), full_name=role.replace("_", " ").title(), role=Role(role))
             session.add(user)
@@ -140,6 +174,18 @@ def erp_users(erp_db) -> dict[str, str]:
         session.add(disabled)
         keys["disabled"] = change_web_service_key(disabled)
     return keys
+
+
+@pytest.fixture
+def erp_users(erp_db) -> dict[str, str]:
+    """One enabled user per role and one disabled administrator: ``{role or "disabled": key}``."""
+    return make_users(erp_db)
+
+
+@pytest.fixture(scope="module")
+def erp_module_users(erp_module_db) -> dict[str, str]:
+    """``erp_users`` for ``erp_module_db``."""
+    return make_users(erp_module_db)
 
 
 def bearer(key: str) -> dict[str, str]:
