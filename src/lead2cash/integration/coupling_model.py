@@ -68,7 +68,7 @@ class Coupling(_SyncState, Base):
     crm_modified_on: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     erp_modified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: mapped field values at the last synchronization, keyed by field row ("erp_field|crm_attribute")
-    synced_values: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    synced_values: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     def __repr__(self) -> str:
         return f"<Coupling {self.erp_table} {self.erp_id} = {self.crm_entity} {self.crm_id}>"

@@ -64,8 +64,8 @@ class TableMapping(Base):
     crm_modified_attribute: Mapped[str] = mapped_column(String(64), nullable=False, default="modifiedon")
     direction: Mapped[Direction] = option(Direction, Direction.BOTH)
     #: filter trees as JSON (``filters.to_json``); NULL = every record
-    erp_filter: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    crm_filter: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    erp_filter: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    crm_filter: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     sync_only_coupled: Mapped[bool] = flag(True)
     update_conflict: Mapped[UpdateConflict] = option(UpdateConflict, UpdateConflict.NONE)
     deletion_conflict: Mapped[DeletionConflict] = option(DeletionConflict, DeletionConflict.NONE)
