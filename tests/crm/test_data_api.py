@@ -275,3 +275,22 @@ def test_collection_navigation_associate_create_and_disassociate(crm_client):
     assert crm_client.delete(f"{nav}({contact_id})/$ref").status_code == 204
     assert [c["lastname"] for c in crm_client.get(nav).json()["value"]] == ["Born related"]
     assert crm_client.post(f"{API}/accounts({account_id})/nosuchnav", json={}).status_code == 404
+
+
+def test_money_in_base_currency_follows_the_exchange_rate(crm_client):
+    eur = create(
+        crm_client,
+        "transactioncurrencies",
+        {"isocurrencycode": "EUR", "currencyname": "Euro", "currencysymbol": "€", "exchangerate": 0.8},
+    )
+    account_id = create(
+        crm_client,
+        "accounts",
+        {"name": "EU", "creditlimit": 100, "transactioncurrencyid@odata.bind": f"/transactioncurrencies({eur})"},
+    )
+    body = crm_client.get(
+        f"{API}/accounts({account_id})?$select=creditlimit,creditlimit_base,exchangerate",
+        headers={"Prefer": 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'},
+    ).json()
+    assert (body["creditlimit"], body["creditlimit_base"], body["exchangerate"]) == (100, 125, 0.8)
+    assert body["creditlimit@OData.Community.Display.V1.FormattedValue"] == "€100.00"

@@ -345,7 +345,8 @@ class UnitOfWork:
         merged = {**(existing or {}), **values}
         if entity.logical_name in ("contact", "systemuser") and ({"firstname", "lastname"} & values.keys()):
             values["fullname"] = " ".join(p for p in (merged.get("firstname"), merged.get("lastname")) if p) or None
-        if "exchangerate" in entity.attributes and "transactioncurrencyid" in entity.attributes:
+        currency = entity.attributes.get("transactioncurrencyid")
+        if "exchangerate" in entity.attributes and currency is not None and currency.is_lookup:
             currency_id = merged.get("transactioncurrencyid")
             rate = self._rate(currency_id)
             if existing is None or "transactioncurrencyid" in values:
