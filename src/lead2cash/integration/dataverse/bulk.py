@@ -55,6 +55,9 @@ class BulkWriteError(DataverseError):
         return [i for f in self.failures for i in range(f.start, f.stop)]
 
 
+_IDS_PER_QUERY = 300
+
+
 def _action(entity_set: str, name: str) -> str:
     return f"{entity_set}/Microsoft.Dynamics.CRM.{name}"
 
@@ -126,10 +129,14 @@ async def create_multiple(
 
 async def _all_exist(transport: Transport, table: TableInfo, chunk: list[dict[str, Any]]) -> bool:
     pk = table.primary_id_attribute
-    wanted = {t[pk] for t in chunk}
-    path = table.entity_set_name + odata.query_string(select=[pk], filter=odata.filter_in(pk, sorted(wanted)))
-    rows = (await transport.request("GET", path, headers=odata.prefer(max_page_size=5000))).json().get("value") or []
-    return wanted <= {str(r.get(pk)).lower() for r in rows}
+    wanted = sorted({t[pk] for t in chunk})
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IDS_PER_QUERY):  # keep each URL well under Dataverse's 32 KB
+        ids = wanted[start : start + _IDS_PER_QUERY]
+        path = table.entity_set_name + odata.query_string(select=[pk], filter=odata.filter_in(pk, ids))
+        body = (await transport.request("GET", path, headers=odata.prefer(max_page_size=5000))).json()
+        found |= {str(r.get(pk)).lower() for r in body.get("value") or []}
+    return found.issuperset(wanted)
 
 
 async def update_multiple(

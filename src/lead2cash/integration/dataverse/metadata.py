@@ -106,9 +106,13 @@ class Metadata:
         """The table with this logical name or entity set name; :class:`NotFound` when the org has none."""
         if not refresh and name in self._tables:
             return self._tables[name]
-        condition = f"LogicalName eq {odata.literal(name)} or EntitySetName eq {odata.literal(name)}"
-        path = "EntityDefinitions" + odata.query_string(select=_TABLE_FIELDS, filter=condition)
-        rows = (await self._transport.request("GET", path)).json().get("value") or []
+        rows: list[dict[str, Any]] = []
+        for attribute in ("LogicalName", "EntitySetName"):  # one condition per query: metadata filters are basic
+            condition = f"{attribute} eq {odata.literal(name)}"
+            path = "EntityDefinitions" + odata.query_string(select=_TABLE_FIELDS, filter=condition)
+            rows = (await self._transport.request("GET", path)).json().get("value") or []
+            if rows:
+                break
         if not rows:
             raise NotFound(404, "", f"The org has no table named {name!r}.")
         info = _table_info(rows[0])
