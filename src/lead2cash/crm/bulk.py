@@ -52,24 +52,35 @@ def existing_by_id(uow: UnitOfWork, entity: EntityDef, ids: Iterable[str]) -> di
 
 
 def existing_by_key(
-    uow: UnitOfWork, entity: EntityDef, names: tuple[str, ...], values: Iterable[tuple]
+    uow: UnitOfWork,
+    entity: EntityDef,
+    names: tuple[str, ...],
+    values: Iterable[tuple],
+    *,
+    whole_rows: bool = True,
 ) -> dict[tuple, dict]:
-    """Rows whose alternate key ``names`` has one of ``values``, keyed by the case-folded value tuple."""
+    """Rows whose alternate key ``names`` has one of ``values``, keyed by the case-folded value tuple
+    (just the primary key and key columns unless ``whole_rows``)."""
     table = uow.table(entity)
     columns = [table.c[name] for name in names]
+    selected = [table] if whole_rows else [table.c[entity.primary_id_attribute], *columns]
     found: dict[tuple, dict] = {}
     for page in pages(sorted(set(values), key=repr)):
         where = columns[0].in_([v[0] for v in page]) if len(columns) == 1 else sa.tuple_(*columns).in_(page)
-        for row in uow.conn.execute(sa.select(table).where(where)).mappings():
+        for row in uow.conn.execute(sa.select(*selected).where(where)).mappings():
             found[tuple(_fold(row[name]) for name in names)] = dict(row)
     return found
 
 
-def check_keys(uow: UnitOfWork, entity: EntityDef, rows: list[tuple[str, dict]]) -> None:
-    """Alternate-key uniqueness for ``(id, full row values)`` pairs, within the request and against the table."""
+def check_keys(uow: UnitOfWork, entity: EntityDef, rows: list[tuple[str, dict, set[str] | None]]) -> None:
+    """Alternate-key uniqueness for ``(id, full row values, changed columns or None for a new row)``,
+    within the request and against the table; rows that leave a key's columns alone are not checked."""
     for key in entity.alternate_keys:
         writers: dict[tuple, str] = {}
-        for id, values in rows:
+        raw: set[tuple] = set()
+        for id, values, changed in rows:
+            if changed is not None and not changed & set(key.key_attributes):
+                continue
             value = tuple(values.get(name) for name in key.key_attributes)
             if any(v is None for v in value):
                 continue
@@ -78,9 +89,8 @@ def check_keys(uow: UnitOfWork, entity: EntityDef, rows: list[tuple[str, dict]])
                 raise errors.DataverseError(
                     412, errors.DUPLICATE_KEY, "A record with matching key values already exists."
                 )
-        raw = {tuple(values.get(name) for name in key.key_attributes) for _id, values in rows}
-        raw = {v for v in raw if all(x is not None for x in v)}
-        clashes = existing_by_key(uow, entity, key.key_attributes, raw) if raw else {}
+            raw.add(value)
+        clashes = existing_by_key(uow, entity, key.key_attributes, raw, whole_rows=False) if raw else {}
         for folded, row in clashes.items():
             if row[entity.primary_id_attribute] != writers.get(folded, row[entity.primary_id_attribute]):
                 raise errors.DataverseError(
@@ -103,7 +113,7 @@ def create_many(uow: UnitOfWork, entity: EntityDef, items: list[dict[str, Any]])
         raise errors.bad_request("The same primary key appears more than once in Targets.")
     if existing_by_id(uow, entity, ids):
         raise errors.DataverseError(412, errors.ALREADY_EXISTS, "A record with matching key values already exists.")
-    check_keys(uow, entity, [(c.id, c.values) for c in changes])
+    check_keys(uow, entity, [(c.id, c.values, None) for c in changes])
     last = uow.next_versions(len(changes)) if changes else 0
     rows = []
     for offset, change in enumerate(changes):
@@ -121,12 +131,21 @@ def create_many(uow: UnitOfWork, entity: EntityDef, items: list[dict[str, Any]])
     return ids
 
 
-def update_many(uow: UnitOfWork, entity: EntityDef, items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Update existing rows (``(id, values)``); 404 for the first id that does not exist."""
+def update_many(
+    uow: UnitOfWork,
+    entity: EntityDef,
+    items: list[tuple[str, dict[str, Any]]],
+    existing: dict[str, dict] | None = None,
+) -> None:
+    """Update existing rows (``(id, values)``); 404 for the first id that does not exist.
+
+    ``existing`` may pass the current rows when the caller already read them.
+    """
     ids = [id for id, _ in items]
     if len(set(ids)) != len(ids):
         raise errors.bad_request("The same record appears more than once in Targets.")
-    existing = existing_by_id(uow, entity, ids)
+    if existing is None:
+        existing = existing_by_id(uow, entity, ids)
     changes: list[Change] = []
     for id, values in items:
         if id not in existing:
@@ -137,7 +156,7 @@ def update_many(uow: UnitOfWork, entity: EntityDef, items: list[tuple[str, dict[
         change = Change(entity, "update", id, values, existing[id])
         uow._before(change)
         changes.append(change)
-    check_keys(uow, entity, [(c.id, {**c.existing, **c.values}) for c in changes])
+    check_keys(uow, entity, [(c.id, {**c.existing, **c.values}, set(c.values)) for c in changes])
     last = uow.next_versions(len(changes)) if changes else 0
     groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for offset, change in enumerate(changes):

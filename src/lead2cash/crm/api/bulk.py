@@ -118,7 +118,7 @@ async def update_multiple(version: str, set_name: str, request: Request) -> Resp
         reads = _prefetch(uow, targets)
         keyed = [bulk.upsert_target(uow, entity, t) for t in targets]
         rows = bulk.find_upsert_rows(uow, entity, keyed)
-        items = []
+        items, current = [], {}
         for index, (target, row) in enumerate(zip(keyed, rows, strict=True)):
             if target.key is None:
                 raise errors.bad_request(
@@ -128,7 +128,8 @@ async def update_multiple(version: str, set_name: str, request: Request) -> Resp
                 raise errors.not_found(entity.logical_name, target.key.describe())
             values = parse_body(reads, entity, target.body, creating=False, references=refs)
             items.append((row[entity.primary_id_attribute], values))
-        bulk.update_many(uow, entity, items)
+            current[row[entity.primary_id_attribute]] = row
+        bulk.update_many(uow, entity, items, current)
     return Response(status_code=204, headers=ODATA_HEADERS)
 
 
@@ -143,10 +144,12 @@ async def upsert_multiple(version: str, set_name: str, request: Request) -> Resp
         rows = bulk.find_upsert_rows(uow, entity, keyed)
         creates: list[dict[str, Any]] = []
         updates: list[tuple[str, dict[str, Any]]] = []
+        current: dict[str, dict] = {}
         for target, row in zip(keyed, rows, strict=True):
             values = parse_body(reads, entity, target.body, creating=row is None, references=refs)
             if row is not None:
                 updates.append((row[entity.primary_id_attribute], values))
+                current[row[entity.primary_id_attribute]] = row
                 continue
             if target.key is not None and target.key.id is not None:
                 values[entity.primary_id_attribute] = target.key.id
@@ -156,5 +159,5 @@ async def upsert_multiple(version: str, set_name: str, request: Request) -> Resp
         if creates:
             bulk.create_many(uow, entity, creates)
         if updates:
-            bulk.update_many(uow, entity, updates)
+            bulk.update_many(uow, entity, updates, current)
     return Response(status_code=204, headers=ODATA_HEADERS)
