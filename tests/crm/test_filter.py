@@ -154,6 +154,9 @@ def test_navigation_paths_read_related_rows(conn):
     assert names(conn, "parentcustomerid_account/name eq 'Contoso Ltd'", "contact") == ["Jo Smith"]
     assert names(conn, "parentcustomerid_contact/fullname eq 'Jo Smith'", "contact") == ["Li Wei"]
     assert names(conn, f"_parentcustomerid_value eq {JO}", "contact") == ["Li Wei"]
+    # The integration's contact filter: contacts whose parent customer is an account.
+    assert names(conn, "parentcustomerid_account/accountid ne null", "contact") == ["Jo Smith"]
+    assert names(conn, "parentcustomerid_account/accountid eq null", "contact") == ["Li Wei"]
 
 
 @pytest.mark.parametrize(
