@@ -33,7 +33,7 @@ from odata_query import ast
 from odata_query.exceptions import ODataException, ParsingException
 from odata_query.grammar import ODataLexer, ODataParser
 from odata_query.visitor import NodeVisitor
-from sqlalchemy import Table, and_, case, false, literal, not_, or_, select, true
+from sqlalchemy import Table, and_, case, false, literal, not_, null, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from lead2cash.crm.odata import filter_values as values
@@ -198,6 +198,11 @@ class _FilterVisitor(NodeVisitor):
         if self.context.resolve is None:
             raise Invalid("Navigation properties are not supported in this $filter.")
         entity, table = self.scope.entity, self.scope.table
+        if len(segments) == 2:
+            attr, target = values.find_navigation(entity, segments[0])
+            target_entity, _ = self.context.resolve(target)
+            if segments[1] == values.primary_key(target_entity):
+                return self._lookup_id(attr, target)
         joins: list[ColumnElement[bool]] = []
         for nav in segments[:-1]:
             attr, target = values.find_navigation(entity, nav)
@@ -212,6 +217,16 @@ class _FilterVisitor(NodeVisitor):
         last = values.column_operand(entity, table, values.find_attribute(entity, segments[-1]))
         subquery = select(last.expr).where(*joins).correlate(self.scope.table).limit(1).scalar_subquery()
         return Operand(last.family, subquery, last.column)
+
+    def _lookup_id(self, attr: Any, target: str) -> Operand:
+        """``lookup/<target primary key>`` is the lookup column itself (references never dangle: deleting
+        a row clears them), restricted to rows pointing at ``target`` when the lookup is polymorphic."""
+        column = self.scope.table.c[attr.logical_name]
+        type_column = self.scope.table.c.get(f"{attr.logical_name}_type")
+        expr = column
+        if len(values.targets_of(attr)) > 1 and type_column is not None:
+            expr = case((type_column == target, column), else_=null())
+        return Operand("guid", expr, column)
 
     def visit_Null(self, node: ast.Null) -> ast.Null:
         return node
