@@ -15,8 +15,9 @@ from pathlib import Path
 
 from erp_writer import SHARED, write
 from sqlalchemy import func, select
+from starlette.testclient import TestClient
 
-from lead2cash.erp.model import Outbox, Salesperson
+from lead2cash.erp.model import Customer, Outbox, Salesperson
 from lead2cash.erp.services import records
 from lead2cash.erp.services.records import RecordType
 
@@ -150,3 +151,52 @@ def test_two_processes_writing_at_once(erp_db, tmp_path):
             if proc.poll() is None:
                 proc.kill()
     check(erp_db, reader, results)
+
+
+def test_concurrent_automatic_numbers_never_collide(erp_db):
+    """Two writers taking customer numbers from one series at once get distinct, gapless numbers."""
+    barrier = threading.Barrier(2)
+    taken: dict[str, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def run(name: str) -> None:
+        try:
+            barrier.wait()
+            numbers = []
+            for _ in range(15):
+                with erp_db.sessions() as session, session.begin():
+                    numbers.append(records.create(session, RecordType(Customer, "customer_nos"), {"name": name}).no)
+            taken[name] = numbers
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    numbers = taken["A"] + taken["B"]
+    assert sorted(numbers) == [f"C{n:05d}" for n in range(10, 40)]
+
+
+def test_concurrent_conditional_updates_let_exactly_one_win(erp_app, erp_users):
+    """Two clients PATCH the same record with the same If-Match at once: one succeeds, the other gets 412."""
+    admin = {"Authorization": f"Bearer {erp_users['administrator']}"}
+    with TestClient(erp_app, headers=admin) as setup:
+        etag = setup.post("/api/v1/salespeople", json={"code": "JO"}).headers["ETag"]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def run(name: str) -> None:
+        with TestClient(erp_app, headers=admin) as client:
+            barrier.wait()
+            answer = client.patch("/api/v1/salespeople/JO", json={"name": name}, headers={"If-Match": etag})
+            statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in ("Ann", "Bob")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(statuses) == [200, 412]

@@ -3,15 +3,18 @@ and the migrated schema matches the models (so nothing depends on ``create_all``
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from lead2cash.db import make_engine
 from lead2cash.erp.database import alembic_config, open_database, upgrade
-from lead2cash.erp.model import Base, GeneralSetup
+from lead2cash.erp.model import Base, GeneralSetup, Item
 from lead2cash.erp.services.setup import bootstrap
 
 
@@ -96,3 +99,46 @@ def test_open_database_migrates_and_a_second_open_keeps_the_data(erp_url):
             assert session.scalars(select(GeneralSetup.lcy_code)).one() == "EUR"
     finally:
         engine.dispose()
+
+
+# --- PostgreSQL-only behaviour -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("erp_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_postgresql_tests_run_in_a_schema_of_their_own(erp_db):
+    with erp_db.engine.connect() as conn:
+        schema = conn.execute(text("SELECT current_schema()")).scalar_one()
+        placed = conn.execute(
+            text("SELECT table_schema FROM information_schema.tables WHERE table_name = 'customer'")
+        ).scalars()
+        assert schema.startswith("l2c_") and schema in set(placed)
+
+
+@pytest.mark.parametrize("erp_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_postgresql_stores_money_as_numeric_and_times_as_timestamptz(erp_db):
+    with erp_db.engine.connect() as conn:
+        columns = dict(
+            conn.execute(
+                text(
+                    "SELECT column_name, data_type || coalesce(':' || numeric_scale, '')"
+                    " FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'item'"
+                )
+            ).all()
+        )
+    assert columns["unit_price"] == "numeric:5"
+    assert columns["modified_at"] == "timestamp with time zone"
+
+
+# --- SQLite-only behaviour -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(erp_db):
+    with erp_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with erp_db.sessions() as session, session.begin():
+        session.add(Item(no="1", unit_price=Decimal("1000.5")))
+    with erp_db.engine.connect() as conn:
+        raw = conn.exec_driver_sql("SELECT unit_price, typeof(unit_price) FROM item").one()
+    assert tuple(raw) == (100050000, "integer"), "money is a scaled integer on SQLite: exact and summable"
