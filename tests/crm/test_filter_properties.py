@@ -162,8 +162,8 @@ def datetime_compare(draw):
 
 @st.composite
 def guid_compare(draw):
-    prop = draw(st.sampled_from(["_parentaccountid_value", "accountid"]))
-    column = "parentaccountid" if prop.startswith("_") else prop
+    prop = draw(st.sampled_from(["_parentaccountid_value", "accountid", "parentaccountid/accountid"]))
+    column = "accountid" if prop == "accountid" else "parentaccountid"
     op = draw(st.sampled_from(["eq", "ne"]))
     value = draw(st.sampled_from(IDS))
     shown = draw(st.sampled_from([value, value.upper(), quote(value)]))
