@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -198,17 +198,20 @@ def couple_many(
         listed = ", ".join(sorted(map(str, missing_records))[:5])
         raise CouplingError(f"no {model.label()} with id {listed}: only existing records can be coupled.")
     new = [
-        Coupling(erp_table=erp_table, erp_id=e, crm_entity=crm_entity, crm_id=c) for e, c in pairs if e not in existing
+        {"erp_table": erp_table, "erp_id": e, "crm_entity": crm_entity, "crm_id": c}
+        for e, c in pairs
+        if e not in existing
     ]
-    try:
-        with session.begin_nested():
-            session.add_all(new)
-    except IntegrityError as exc:
-        raise CouplingError(
-            f"another coupling of these {model.label()} records or {crm_entity} rows was made at the same time; "
-            "refresh and try again."
-        ) from exc
-    made = {c.erp_id: c for c in new}
+    if new:
+        try:
+            with session.begin_nested():
+                session.execute(insert(Coupling), new)  # one executemany, not one INSERT per coupling
+        except IntegrityError as exc:
+            raise CouplingError(
+                f"another coupling of these {model.label()} records or {crm_entity} rows was made at the same "
+                "time; refresh and try again."
+            ) from exc
+    made = by_erp_ids(session, erp_table, [row["erp_id"] for row in new]) if new else {}
     return [existing.get(e) or made[e] for e, _ in pairs]
 
 
