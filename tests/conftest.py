@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # the test client announces a future switch of its HTTP library; nothing to act on in these tests
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
 
 POSTGRES_ENV = "L2C_TEST_POSTGRES_URL"
 ROLES = ("administrator", "order_processor", "integration")

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from lead2cash.erp.api.app import create_app
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 8
 
 # The document only describes the routes, so it is rendered from an app without a database.
 schema = schemathesis.openapi.from_dict(create_app(sessionmaker()).openapi())
