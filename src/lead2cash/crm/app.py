@@ -55,22 +55,14 @@ def create_app(
     limits = limits or LimitConfig.from_settings(settings)
     auth.install(app, store=store, secret=settings.resolved_secret_key(), limits=limits, faults=faults, **extra)
 
-    from lead2cash.crm.api import data, metadata_read, metadata_write, roles
-
-    app.include_router(metadata_read.router)
-    app.include_router(roles.router)
-    app.include_router(metadata_write.router)
     from lead2cash.crm import sales, sales_actions
-    from lead2cash.crm.api import batch, bulk
+    from lead2cash.crm.api import batch, bulk, data, metadata_read, metadata_write, navigation, roles
 
-    sales.install(store)
-    app.include_router(batch.router)
-    app.include_router(bulk.router)
-    app.include_router(sales_actions.router)
-    from lead2cash.crm.api import navigation
-
-    app.include_router(navigation.router)
-    app.include_router(data.router)  # last: generic entity-set routes
+    sales.install(store)  # Sales rules as write hooks
+    # Specific routes first; the generic entity-set routes of ``data`` match any segment, so they go last.
+    for router in (metadata_read.router, roles.router, metadata_write.router, batch.router, bulk.router,
+                   sales_actions.router, navigation.router, data.router):  # fmt: skip
+        app.include_router(router)
     return app
 
 
