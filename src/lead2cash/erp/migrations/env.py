@@ -12,6 +12,8 @@ from lead2cash.erp.model import Base
 # The integration keeps its tables in the ERP database. They are registered by module name so that the ERP
 # package itself never imports the integration.
 importlib.import_module("lead2cash.integration.schema")
+# The job queue keeps its tables there too (``lead2cash.jobs.model``), registered the same way.
+importlib.import_module("lead2cash.jobs.model")
 
 config = context.config
 target_metadata = Base.metadata
