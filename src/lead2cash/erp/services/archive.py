@@ -41,7 +41,6 @@ def snapshot(obj) -> dict[str, Any]:
 
 def archive_document(session: Session, header: SalesHeader, *, reason: str, user: str = "") -> SalesHeaderArchive:
     """Store the next version of ``header`` and its lines; returns the archive record."""
-    session.flush()
     header.no_of_archived_versions = (header.no_of_archived_versions or 0) + 1
     version = SalesHeaderArchive(
         document_type=header.document_type,

@@ -62,11 +62,20 @@ def _plain(value: Any) -> Any:
 def batched(fn):
     """Run a service call without autoflush: its queries read committed master data, and its own changes go to
     the database in the few explicit flushes it makes (one batched statement per table) instead of one flush
-    before every query."""
+    before every query. Setup lookups (local currency, precisions) are memoized for the call."""
 
     @functools.wraps(fn)
     def wrapper(session: Session, *args, **kwargs):
-        with session.no_autoflush:
-            return fn(session, *args, **kwargs)
+        outermost = not session.info.get("erp.batched")
+        if outermost:  # setup lookups memoized by ``pricing`` live for one service call, never longer
+            session.info.pop("erp.pricing", None)
+            session.info["erp.batched"] = True
+        try:
+            with session.no_autoflush:
+                return fn(session, *args, **kwargs)
+        finally:
+            if outermost:
+                session.info.pop("erp.batched", None)
+                session.info.pop("erp.pricing", None)
 
     return wrapper

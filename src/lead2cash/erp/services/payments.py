@@ -10,6 +10,7 @@ released. Each application writes ``customer_payment.applied`` to the outbox.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -81,6 +82,7 @@ def post_customer_entry(
     lcy = pricing.precision(session, None)
     amount_lcy = pricing.to_lcy(amount, factor, lcy)
     entry = CustLedgerEntry(
+        id=uuid.uuid4(),  # known now, so the detailed entry can point at it without a flush
         entry_no=reserve_entry_nos(session, "cust_ledger_entry", 1),
         customer_no=customer_no,
         posting_date=posting_date,
@@ -101,7 +103,6 @@ def post_customer_entry(
         order_no=order_no,
     )
     session.add(entry)
-    session.flush()
     detail_no = reserve_entry_nos(session, "detailed_cust_ledg_entry", 1)
     session.add(_detail(entry, detail_no, DetailedEntryType.INITIAL_ENTRY, amount, amount_lcy, posting_date))
     return entry

@@ -253,7 +253,6 @@ def _ship(session: Session, header: SalesHeader, plan, posting_date: date) -> st
             )
         )
         line.quantity_shipped = Decimal(line.quantity_shipped) + quantity
-    session.flush()
     session.add_all(shipment_lines)
     session.add_all(entries)
     header.last_shipping_no = no
@@ -357,7 +356,6 @@ def _invoice(session: Session, header: SalesHeader, plan, posting_date: date) ->
     )
     invoice.cust_ledger_entry_no = entry.entry_no
     session.add(invoice)
-    session.flush()
     session.add_all(lines)
     checkpoint("posting.after_invoice_lines")
     header.last_posting_no = no

@@ -39,21 +39,38 @@ def round_to(value: Decimal, precision: Decimal) -> Decimal:
     return (value / precision).to_integral_value(rounding=ROUND_HALF_UP) * precision
 
 
+def _cache(session: Session) -> dict:
+    """Per-session memo of setup lookups (local currency, precisions) that one unit of work asks for often."""
+    return session.info.setdefault("erp.pricing", {})
+
+
+def lcy_code(session: Session) -> str:
+    cache = _cache(session)
+    if "lcy" not in cache:
+        cache["lcy"] = local_currency(session)
+    return cache["lcy"]
+
+
 def is_local(session: Session, currency_code: str | None) -> bool:
-    return not currency_code or currency_code == local_currency(session)
+    return not currency_code or currency_code == lcy_code(session)
 
 
 def precision(session: Session, currency_code: str | None) -> Precision:
     """The rounding precisions of a currency; local currency uses its currency record when there is one."""
-    code = currency_code or local_currency(session)
-    if not code:
-        return Precision()
-    row = session.execute(
-        select(Currency.amount_rounding_precision, Currency.unit_amount_rounding_precision).where(Currency.code == code)
-    ).first()
-    if row is None:
-        return Precision()
-    return Precision(row[0] or DEFAULT_PRECISION, row[1] or DEFAULT_UNIT_PRECISION)
+    code = currency_code or lcy_code(session)
+    cache = _cache(session)
+    if code in cache:
+        return cache[code]
+    row = None
+    if code:
+        row = session.execute(
+            select(Currency.amount_rounding_precision, Currency.unit_amount_rounding_precision).where(
+                Currency.code == code
+            )
+        ).first()
+    found = Precision() if row is None else Precision(row[0] or DEFAULT_PRECISION, row[1] or DEFAULT_UNIT_PRECISION)
+    cache[code] = found
+    return found
 
 
 def currency_factor(session: Session, currency_code: str | None, on: date, *, record: str) -> Decimal:

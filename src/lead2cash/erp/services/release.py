@@ -63,7 +63,6 @@ def release(session: Session, header: SalesHeader) -> SalesHeader:
         return header
     header.status = SalesDocumentStatus.RELEASED
     document_event(session, header, "released", amount_including_vat=header.amount_including_vat)
-    session.flush()
     return header
 
 
