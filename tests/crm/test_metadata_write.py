@@ -105,3 +105,21 @@ def test_salesperson_cannot_customize_and_bad_definitions_are_400(crm_client_as)
     assert admin.post(f"{API}/EntityDefinitions(LogicalName='account')/Keys", json=bad_key).status_code == 400
     assert admin.post(f"{API}/EntityDefinitions", json=STATISTICS_TABLE).status_code == 204
     assert admin.post(f"{API}/EntityDefinitions", json=STATISTICS_TABLE).status_code == 412
+
+
+def test_names_need_a_customization_prefix_and_failed_changes_leave_no_trace(crm_client_as, crm_app):
+    admin = crm_client_as("admin")
+    unprefixed = {"@odata.type": "Microsoft.Dynamics.CRM.StringAttributeMetadata", "SchemaName": "companyid"}
+    assert admin.post(f"{API}/EntityDefinitions(LogicalName='account')/Attributes", json=unprefixed).status_code == 400
+    reserved = {**STATISTICS_TABLE, "SchemaName": "crm_tombstone"}
+    assert admin.post(f"{API}/EntityDefinitions", json=reserved).status_code == 400
+    client = crm_client_as("integration")
+    for number in ("X-1", "X-1"):
+        client.post(f"{API}/accounts", json={"name": "dup", "accountnumber": number})
+    key = {"SchemaName": "accountnumber_key", "KeyAttributes": ["accountnumber"]}
+    assert admin.post(f"{API}/EntityDefinitions(LogicalName='account')/Keys", json=key).status_code == 412
+    assert crm_app.state.l2c_store.registry.get("account").key_for({"accountnumber"}) is None
+    rows = client.get(f"{API}/accounts", params={"$filter": "accountnumber eq 'X-1'"}).json()["value"]
+    client.delete(f"{API}/accounts({rows[0]['accountid']})")
+    assert admin.post(f"{API}/EntityDefinitions(LogicalName='account')/Keys", json=key).status_code == 204
+    assert client.post(f"{API}/accounts", json={"name": "dup", "accountnumber": "X-1"}).status_code == 412

@@ -117,12 +117,16 @@ class Store:
             raise errors.DataverseError(
                 412, errors.DUPLICATE_KEY, f"An entity with the name {entity.logical_name} already exists."
             )
-        with self.engine.begin() as conn:
-            self.registry.add(entity)
-            table = build_table(entity, self.metadata)
-            self.tables[entity.logical_name] = table
-            table.create(conn)
-            record_customization(conn, "entity", entity.logical_name, entity_json(entity))
+        table = build_table(entity, self.metadata)
+        try:
+            with self.engine.begin() as conn:
+                table.create(conn)
+                record_customization(conn, "entity", entity.logical_name, entity_json(entity))
+        except BaseException:
+            self.metadata.remove(table)
+            raise
+        self.tables[entity.logical_name] = table
+        self.registry.add(entity)
 
     def add_attribute(self, entity_name: str, attr: AttributeDef) -> None:
         entity = self.registry.get(entity_name)
@@ -131,13 +135,19 @@ class Store:
                 412, errors.DUPLICATE_KEY, f"An attribute with the name {attr.logical_name} already exists."
             )
         table = self.tables[entity_name]
+        columns = columns_for(entity, attr)
+        if any(col.name in table.c for col in columns):
+            raise errors.DataverseError(
+                412, errors.DUPLICATE_KEY, f"A column named like {attr.logical_name} already exists."
+            )
         with self.engine.begin() as conn:
-            entity.add_attribute(attr)
-            for col in columns_for(entity, attr):
+            for col in columns:
                 ddl = CreateColumn(col).compile(dialect=self.engine.dialect)
                 conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}')
-                table.append_column(col)
             record_customization(conn, "attribute", entity_name, asdict(attr))
+        for col in columns:
+            table.append_column(col)
+        entity.add_attribute(attr)
         self.registry.changed()
 
     def add_key(self, entity_name: str, key: AlternateKeyDef) -> None:
@@ -152,6 +162,7 @@ class Store:
             try:
                 index.create(conn)
             except sa.exc.IntegrityError as exc:
+                self.tables[entity_name].indexes.discard(index)
                 raise errors.DataverseError(
                     412, errors.DUPLICATE_KEY, "Existing rows have duplicate values for the key attributes."
                 ) from exc

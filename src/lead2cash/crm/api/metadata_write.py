@@ -10,6 +10,7 @@ registry and the SQL schema at once and recorded by the store, so it survives a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -39,10 +40,16 @@ def label(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _logical(body: dict[str, Any], what: str) -> str:
+def _logical(body: dict[str, Any], what: str, *, prefixed: bool = True) -> str:
+    """The lowercased SchemaName, which must carry a customization prefix (``l2c_name``) as in Dataverse."""
     name = body.get("LogicalName") or body.get("SchemaName")
-    if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name[0].isalpha():
-        raise errors.bad_request(f"The {what} needs a valid SchemaName.")
+    pattern = r"[A-Za-z][A-Za-z0-9]{1,7}_[A-Za-z0-9_]{1,50}" if prefixed else r"[A-Za-z][A-Za-z0-9_]{0,99}"
+    if not isinstance(name, str) or not re.fullmatch(pattern, name):
+        raise errors.bad_request(
+            f"The {what} needs a SchemaName with a customization prefix, such as 'new_name' (letters, digits, '_')."
+        )
+    if name.lower().startswith("crm_"):
+        raise errors.bad_request(f"The prefix 'crm_' is reserved; choose another for the {what}.")
     return name.lower()
 
 
@@ -178,7 +185,7 @@ def _create_key(version: str, ref: str, request: Request, body: Any) -> Response
     names = body.get("KeyAttributes")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise errors.bad_request("KeyAttributes must be a list of attribute logical names.")
-    logical = _logical(body, "key")
+    logical = _logical(body, "key", prefixed=False)
     key = AlternateKeyDef(logical, tuple(n.lower() for n in names), schema_name=body.get("SchemaName") or logical,
                           display_name=label(body.get("DisplayName")))  # fmt: skip
     store_of(request).add_key(entity.logical_name, key)
