@@ -16,6 +16,7 @@ app = typer.Typer(no_args_is_help=True, help="lead2cash: CRM ↔ ERP lead-to-cas
 _COMPONENTS = [
     ("erp", "lead2cash.erp.cli", "app", "The ERP back office: database, API server, users."),
     ("crm", "lead2cash.crm.cli", "app", "The local Dynamics 365 Sales (Dataverse Web API) server."),
+    ("jobs", "lead2cash.jobs.cli", "app", "Background jobs: job queue entries, runs, holds."),
 ]
 
 for _name, _module, _attr, _help in _COMPONENTS:
@@ -33,4 +34,12 @@ try:  # top-level commands of the demo (run, demo-data) live with the ERP
     register_top_level(app)
 except ModuleNotFoundError as exc:
     if exc.name != "lead2cash.erp.cli":
+        raise
+
+try:  # ``worker``: runs background jobs (procrastinate on PostgreSQL, embedded threads on SQLite)
+    from lead2cash.jobs.cli import register_top_level as _register_jobs
+
+    _register_jobs(app)
+except ModuleNotFoundError as exc:
+    if exc.name != "lead2cash.jobs.cli":
         raise
