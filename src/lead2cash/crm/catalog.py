@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (a declarative table catalog reads best one definition per line)
 """The standard Dynamics 365 Sales tables of a fresh org, as metadata definitions.
 
 Values (entity sets, keys, state/status pairs, option sets) follow the Dataverse table reference (see the
