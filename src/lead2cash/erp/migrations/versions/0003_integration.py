@@ -360,21 +360,26 @@ def upgrade() -> None:
 
     # A plain ADD COLUMN (no table copy): on SQLite the reference is declared inline, elsewhere as a
     # named constraint; either way existing contacts keep a blank (NULL) currency.
-    op.add_column(
-        "contact",
-        sa.Column(
-            "currency_code",
-            sa.String(length=10),
-            sa.ForeignKey("currency.code", name=op.f("fk_contact_currency_code_currency")),
-            nullable=True,
-        ),
-        inline_references=op.get_bind().dialect.name == "sqlite",
-    )
+    contact_columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("contact")}
+    if "currency_code" not in contact_columns:  # kept by an earlier downgrade on SQLite
+        op.add_column(
+            "contact",
+            sa.Column(
+                "currency_code",
+                sa.String(length=10),
+                sa.ForeignKey("currency.code", name=op.f("fk_contact_currency_code_currency")),
+                nullable=True,
+            ),
+            inline_references=op.get_bind().dialect.name == "sqlite",
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("contact", schema=None) as batch_op:
-        batch_op.drop_column("currency_code")
+    if op.get_bind().dialect.name != "sqlite":
+        op.drop_column("contact", "currency_code")
+    # On SQLite the column stays: SQLite cannot drop a column with a foreign key, and rebuilding "contact"
+    # inside the migration's transaction (foreign keys on) fails as soon as another table refers to a
+    # contact. A nullable column the older schema does not know is harmless, and upgrading again keeps it.
 
     with op.batch_alter_table("sync_error", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sync_error_source_id"))
