@@ -107,3 +107,18 @@ def test_roles(db, erp_client_as, erp_anonymous):
     assert erp_anonymous.get("/api/v1/sales-orders").status_code == 401
     integration = erp_client_as("integration")
     assert integration.post("/api/v1/sales-orders", json={"sell_to_customer_no": "C1"}).status_code == 201
+
+
+def test_apply_an_earlier_payment_over_http(api):
+    payment = api.post("/api/v1/payments", json={"customer_no": "C1", "amount": "1000"}).json()["entry"]
+    api.post("/api/v1/sales-orders", json={"sell_to_customer_no": "C1", "lines": [{"no": "I2", "quantity": "1"}]})
+    invoice_no = api.post("/api/v1/sales-orders/SO1001/post", json={}).json()["invoice_no"]
+    applied = api.post(
+        f"/api/v1/customer-ledger-entries/{payment['entry_no']}/apply",
+        json={"applies_to": [{"document_no": invoice_no}]},
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["applications"][0]["closed"] is True
+    assert applied.json()["entry"]["remaining_amount"] == "-978.01"  # 1000 - 19.99 - 10% VAT (2.00)
+    missing = api.post("/api/v1/customer-ledger-entries/999/apply", json={"applies_to": [{"document_no": "X"}]})
+    assert missing.status_code == 404

@@ -147,3 +147,21 @@ def test_item_availability(db):
         assert (i2.inventory, i2.available_quantity, i2.unit_of_measure_code) == (D(50), D(50), "PCS")
         with pytest.raises(ValidationFailed):
             availability.post_adjustment(s, "I1", D(0))
+
+
+def test_open_payment_applied_later(db):
+    with unit_of_work(db) as s:
+        advance = payments.post_payment(s, customer_no="C1", amount=D(200))
+        assert advance.entry.remaining_amount == D(-200) and advance.applications == []
+        invoice_no = invoiced(s)
+        result = payments.apply_payment(s, advance.entry.entry_no, [{"document_no": invoice_no}])
+        assert [(a.amount, a.closed) for a in result.applications] == [(D(125), True)]
+        assert advance.entry.remaining_amount == D(-75) and advance.entry.open
+        assert statistics.customer_statistics(s, "C1").balance_lcy == D(-75)
+        with pytest.raises(ValidationFailed, match="is not open"):
+            payments.apply_payment(s, advance.entry.entry_no, [{"document_no": invoice_no}])
+        second = invoiced(s)
+        payments.apply_payment(s, advance.entry.entry_no, [{"document_no": second}])
+        assert not advance.entry.open
+        with pytest.raises(ValidationFailed, match="nothing left to apply"):
+            payments.apply_payment(s, advance.entry.entry_no, [{"document_no": second}])

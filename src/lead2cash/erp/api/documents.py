@@ -155,6 +155,11 @@ class PaymentIn(_In):
     applies_to: list[ApplyIn] = Field(default_factory=list, max_length=100)
 
 
+class ApplyPaymentIn(_In):
+    posting_date: date | None = None
+    applies_to: list[ApplyIn] = Field(min_length=1, max_length=100)
+
+
 class AdjustmentIn(_In):
     item_no: Text(20)
     quantity: Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=Decimal("-1e9"), le=Decimal("1e9"))]
@@ -177,6 +182,13 @@ def _posted(session: Session, header_model, line_model, no: str) -> dict[str, An
     lines = session.scalars(select(line_model).where(line_model.document_no == header.no).order_by(line_model.line_no))
     body["lines"] = [archive.snapshot(x) for x in lines]
     return body
+
+
+def _payment_result(result: payments.PaymentResult) -> dict[str, Any]:
+    return {
+        "entry": archive.snapshot(result.entry),
+        "applications": [{k: archive._json(v) for k, v in vars(a).items()} for a in result.applications],
+    }
 
 
 def router() -> APIRouter:
@@ -284,10 +296,14 @@ def router() -> APIRouter:
             external_document_no=body.external_document_no,
             description=body.description,
         )
-        return {
-            "entry": archive.snapshot(result.entry),
-            "applications": [{k: archive._json(v) for k, v in vars(a).items()} for a in result.applications],
-        }
+        return _payment_result(result)
+
+    @api.post("/customer-ledger-entries/{entry_no}/apply", tags=["Payments"])
+    def apply_payment(entry_no: int, body: ApplyPaymentIn, session: Session = db, _=Depends(writers)):
+        result = payments.apply_payment(
+            session, entry_no, [x.model_dump() for x in body.applies_to], posting_date=body.posting_date
+        )
+        return _payment_result(result)
 
     @api.get("/customers/{no}/statistics", tags=["Statistics"])
     def customer_statistics(no: str, as_of: date | None = None, session: Session = db, _=Depends(readers)):

@@ -184,7 +184,26 @@ def post_payment(
             field="amount",
             fix=f"Round the amount to {prec.amount}.",
         )
-    targets, left = [], amount
+    targets = _targets(session, label, customer_no, currency_code, applies_to, amount)
+    no = document_no or documents.series_no(session, "payment_nos", "Cash receipt")
+    payment = post_customer_entry(
+        session,
+        customer_no=customer_no,
+        posting_date=posting_date,
+        document_type=LedgerDocumentType.PAYMENT,
+        document_no=no,
+        description=description or f"Payment {no}",
+        external_document_no=external_document_no,
+        currency_code=currency_code,
+        factor=factor,
+        amount=-amount,
+    )
+    return PaymentResult(payment, _apply(session, payment, targets, posting_date))
+
+
+def _targets(session: Session, label: str, customer_no: str, currency_code, applies_to, available: Decimal):
+    """The open invoice entries to apply to, with the amount for each; checked before anything is written."""
+    targets, left = [], available
     for ref in applies_to:
         entry = _find_open_entry(session, customer_no, ref)
         if (entry.currency_code or None) != currency_code:
@@ -206,26 +225,19 @@ def post_payment(
             )
         if wanted > left:
             raise ValidationFailed(
-                f"{label}: the applications add up to more than the payment amount {amount}.",
+                f"{label}: the applications add up to more than the payment amount {available}.",
                 record=label,
                 field="applies_to",
                 fix="Lower the applied amounts or raise the payment amount.",
             )
         targets.append((entry, wanted))
         left -= wanted
-    no = document_no or documents.series_no(session, "payment_nos", "Cash receipt")
-    payment = post_customer_entry(
-        session,
-        customer_no=customer_no,
-        posting_date=posting_date,
-        document_type=LedgerDocumentType.PAYMENT,
-        document_no=no,
-        description=description or f"Payment {no}",
-        external_document_no=external_document_no,
-        currency_code=currency_code,
-        factor=factor,
-        amount=-amount,
-    )
+    return targets
+
+
+def _apply(session: Session, payment: CustLedgerEntry, targets, posting_date: date) -> list[Application]:
+    no = payment.document_no
+    customer_no = payment.customer_no
     lcy = pricing.precision(session, None)
     detail_no = reserve_entry_nos(session, "detailed_cust_ledg_entry", 2 * len(targets)) if targets else 0
     applications = []
@@ -272,7 +284,32 @@ def post_payment(
         if entry.prepayment and not entry.open and entry.order_no:
             release.release_after_prepayment(session, entry.order_no)
     session.flush()
-    return PaymentResult(payment, applications)
+    return applications
+
+
+@batched
+def apply_payment(
+    session: Session, payment_entry_no: int, applies_to: list[dict[str, Any]], *, posting_date: date | None = None
+) -> PaymentResult:
+    """Apply what is still open on an earlier payment to invoices (Business Central 'Apply Entries')."""
+    payment = session.scalars(
+        select(CustLedgerEntry).where(CustLedgerEntry.entry_no == payment_entry_no).with_for_update()
+    ).first()
+    if payment is None or payment.document_type is not LedgerDocumentType.PAYMENT:
+        raise NotFound(
+            f"Payment entry {payment_entry_no} does not exist.",
+            record=f"Customer ledger entry {payment_entry_no}",
+            fix="Give the entry no. of a posted payment.",
+        )
+    label = f"Payment {payment.document_no}"
+    if not payment.open or payment.remaining_amount >= 0:
+        raise ValidationFailed(
+            f"{label} has nothing left to apply.", record=label, field="entry_no", fix="Post a new payment."
+        )
+    targets = _targets(
+        session, label, payment.customer_no, payment.currency_code, applies_to, -Decimal(payment.remaining_amount)
+    )
+    return PaymentResult(payment, _apply(session, payment, targets, posting_date or documents.today()))
 
 
 def open_entries(session: Session, customer_no: str) -> list[CustLedgerEntry]:
