@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import backends
 import pytest
 import sqlalchemy as sa
 
 from lead2cash.crm import seed
 from lead2cash.crm.metadata import AlternateKeyDef
 
+crm_app = backends.crm_app  # every test runs on SQLite and, when configured, on PostgreSQL
 API = "/api/data/v9.2"
 ACCOUNT = "Microsoft.Dynamics.CRM.account"
 CONTACT = "Microsoft.Dynamics.CRM.contact"

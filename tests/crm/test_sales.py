@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import backends
 import pytest
 
+crm_app = backends.crm_app  # every test runs on SQLite and, when configured, on PostgreSQL
 API = "/api/data/v9.2"
 GUID = re.compile(r"\(([0-9a-f-]{36})\)")
 

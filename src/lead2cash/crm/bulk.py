@@ -40,6 +40,13 @@ def _fold(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
+def _is_text(column: Any) -> bool:
+    try:
+        return column.type.python_type is str
+    except NotImplementedError:
+        return False
+
+
 def existing_by_id(uow: UnitOfWork, entity: EntityDef, ids: Iterable[str]) -> dict[str, dict]:
     """The current rows among ``ids``, one query per page."""
     table = uow.table(entity)
@@ -64,9 +71,13 @@ def existing_by_key(
     table = uow.table(entity)
     columns = [table.c[name] for name in names]
     selected = [table] if whole_rows else [table.c[entity.primary_id_attribute], *columns]
+    # SQLite's NOCASE columns already compare text case-insensitively; elsewhere fold both sides.
+    fold = [uow.conn.dialect.name != "sqlite" and _is_text(c) for c in columns]
+    compared = [sa.func.lower(c) if f else c for c, f in zip(columns, fold, strict=True)]
     found: dict[tuple, dict] = {}
-    for page in pages(sorted(set(values), key=repr)):
-        where = columns[0].in_([v[0] for v in page]) if len(columns) == 1 else sa.tuple_(*columns).in_(page)
+    wanted = {tuple(_fold(v) if f else v for v, f in zip(value, fold, strict=True)) for value in values}
+    for page in pages(sorted(wanted, key=repr)):
+        where = compared[0].in_([v[0] for v in page]) if len(columns) == 1 else sa.tuple_(*compared).in_(page)
         for row in uow.conn.execute(sa.select(*selected).where(where)).mappings():
             found[tuple(_fold(row[name]) for name in names)] = dict(row)
     return found
