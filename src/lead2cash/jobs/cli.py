@@ -138,8 +138,8 @@ def resume(key: str, database_url: str = DB):
 @app.command()
 def edit(
     key: str,
-    interval: int = typer.Option(None, min=1, help="Minutes between runs."),
-    inactivity_timeout: int = typer.Option(None, min=1, help="Minutes an idle entry sleeps."),
+    interval: float = typer.Option(None, min=0.01, help="Minutes between runs."),
+    inactivity_timeout: float = typer.Option(None, min=0.01, help="Minutes an idle entry sleeps."),
     max_attempts: int = typer.Option(None, min=1),
     rerun_delay: int = typer.Option(None, min=0, help="Seconds between attempts."),
     database_url: str = DB,

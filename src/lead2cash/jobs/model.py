@@ -14,7 +14,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lead2cash.erp.model.base import Base
@@ -115,8 +115,9 @@ class JobQueueEntry(Base):
     status: Mapped[EntryStatus] = option(EntryStatus, EntryStatus.READY)
     #: the status to go back to when a hold by a one-off job ends
     held_status: Mapped[str | None] = mapped_column(String(32))
-    interval_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
-    inactivity_timeout_minutes: Mapped[int] = mapped_column(Integer, nullable=False, default=720)
+    #: minutes between runs and before an idle entry looks again (fractions allowed)
+    interval_minutes: Mapped[float] = mapped_column(Float, nullable=False, default=30)
+    inactivity_timeout_minutes: Mapped[float] = mapped_column(Float, nullable=False, default=720)
     max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=10)
     rerun_delay_s: Mapped[int] = mapped_column(Integer, nullable=False, default=30)
     #: runs of entries with the same serial key never overlap (default: the entry's key)

@@ -34,8 +34,8 @@ class EntrySpec:
     handler: str
     payload: dict[str, Any] | None = None
     description: str = ""
-    interval_minutes: int = 30
-    inactivity_timeout_minutes: int = 720
+    interval_minutes: float = 30
+    inactivity_timeout_minutes: float = 720
     max_attempts: int = 10
     rerun_delay_s: int = 30
     serial_key: str | None = None
