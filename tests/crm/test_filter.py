@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
 from lead2cash.crm.catalog import standard_registry
@@ -26,10 +27,38 @@ CONTOSO, FABRIKAM, LITWARE = (str(uuid.UUID(int=n)) for n in (1, 2, 3))
 JO, LI = (str(uuid.UUID(int=n)) for n in (11, 12))
 
 
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ],
+)
+def engine(request):
+    """An empty database with the Sales tables: in-memory SQLite, or a schema of its own on PostgreSQL."""
+    if request.param == "sqlite":
+        engine = sa.create_engine("sqlite://", poolclass=StaticPool)
+        METADATA.create_all(engine)
+        yield engine
+        return
+    admin = request.getfixturevalue("postgres_admin")
+    schema = f"l2c_filter_{uuid.uuid4().hex[:12]}"
+    with admin.begin() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(admin.url.render_as_string(hide_password=False))
+    url = url.set(query={**url.query, "options": f"-csearch_path={schema}"})
+    engine = sa.create_engine(url)
+    try:
+        METADATA.create_all(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
 @pytest.fixture(scope="module")
-def conn():
-    engine = sa.create_engine("sqlite://", poolclass=StaticPool)
-    METADATA.create_all(engine)
+def conn(engine):
     with engine.begin() as c:
         c.execute(
             sa.insert(TABLES["contact"]),
