@@ -8,10 +8,12 @@ import itertools
 import uuid
 from dataclasses import dataclass
 
+import backends
 from batch_support import batch_body, changeset, part, read_parts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+crm_app = backends.crm_app  # every test runs on SQLite and, when configured, on PostgreSQL
 API = "/api/data/v9.2"
 _run = itertools.count()
 
