@@ -95,8 +95,13 @@ class Worker:
             "0.2",
             "--poll-seconds",
             "0.2",
+            "--concurrency",
+            "1",
         ]
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+
+    def ready(self) -> bool:
+        return "handling" in self.log.read_text()
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
