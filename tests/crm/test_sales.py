@@ -341,6 +341,7 @@ def test_posts_are_create_and_delete_only(crm_client, catalog):
 def test_actions_validate_their_parameters(crm_client, catalog):
     quote = new_quote(crm_client, catalog)
     assert crm_client.post(f"{API}/WinQuote", json={"Status": 4}).status_code == 400
+    assert crm_client.post(f"{API}/WinQuote", json=[1, 2]).status_code == 400
     assert (
         crm_client.post(f"{API}/WinQuote", json=close_body("QuoteClose", "quote", quote, 4)).status_code == 400
     )  # draft

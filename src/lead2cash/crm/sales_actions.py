@@ -12,9 +12,11 @@ number; converting a quote wins it (if still active) and creates an order with t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lead2cash.crm.api.common import check_version, json_body, preferences, service_root, unit_of_work
@@ -26,6 +28,7 @@ from lead2cash.crm.sales import LINES, privileged
 from lead2cash.crm.store import UnitOfWork, normalise_guid
 
 router = APIRouter(tags=["sales"])
+Handler = Callable[[str, Request, Any], Response]
 INVALID = "0x80048d19"
 WRONG_STATE = "0x8004d20e"
 # Columns a copied document never takes over from its source: identity, state, numbering, audit.
@@ -33,6 +36,25 @@ _NOT_COPIED = {
     "statecode", "statuscode", "quotenumber", "revisionnumber", "ordernumber", "invoicenumber", "closedon",
     "submitdate", "submitstatus", "datefulfilled", "overriddencreatedon", "ownerid", "exchangerate",
 }  # fmt: skip
+
+
+def action(name: str) -> Callable[[Handler], Handler]:
+    """Register ``POST /api/data/<version>/<name>``: the JSON body is read on the event loop, the
+    handler (database work) runs in the thread pool so other requests are served meanwhile."""
+
+    def register(handler: Handler) -> Handler:
+        async def endpoint(version: str, request: Request) -> Response:
+            check_version(version)
+            body = await json_body(request)
+            if not isinstance(body, dict):
+                raise errors.bad_request(f"The body of {name} must be a JSON object of parameters.", INVALID)
+            return await run_in_threadpool(handler, version, request, body)
+
+        endpoint.__name__ = handler.__name__
+        router.add_api_route(f"/api/data/{{version}}/{name}", endpoint, methods=["POST"])
+        return handler
+
+    return register
 
 
 def _status(body: dict, allowed: tuple[int, ...], default: int | None = None) -> int:
@@ -86,10 +108,8 @@ def _no_content() -> Response:
     return Response(status_code=204, headers=ODATA_HEADERS)
 
 
-@router.post("/api/data/{version}/WinQuote")
-async def win_quote(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("WinQuote")
+def win_quote(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         close, quote_id = _closing(uow, body, "QuoteClose", "quoteclose", "quote")
         status = _status(body, (4,), 4)
@@ -99,10 +119,8 @@ async def win_quote(version: str, request: Request) -> Response:
     return _no_content()
 
 
-@router.post("/api/data/{version}/CloseQuote")
-async def close_quote(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("CloseQuote")
+def close_quote(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         close, quote_id = _closing(uow, body, "QuoteClose", "quoteclose", "quote")
         status = _status(body, (5, 6, 7))
@@ -112,10 +130,8 @@ async def close_quote(version: str, request: Request) -> Response:
     return _no_content()
 
 
-@router.post("/api/data/{version}/FulfillSalesOrder")
-async def fulfill_order(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("FulfillSalesOrder")
+def fulfill_order(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         close, order_id = _closing(uow, body, "OrderClose", "orderclose", "salesorder")
         status = _status(body, (100001, 100002), 100001)
@@ -126,10 +142,8 @@ async def fulfill_order(version: str, request: Request) -> Response:
     return _no_content()
 
 
-@router.post("/api/data/{version}/CancelSalesOrder")
-async def cancel_order(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("CancelSalesOrder")
+def cancel_order(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         close, order_id = _closing(uow, body, "OrderClose", "orderclose", "salesorder")
         status = _status(body, (4,), 4)
@@ -139,9 +153,7 @@ async def cancel_order(version: str, request: Request) -> Response:
     return _no_content()
 
 
-async def _close_opportunity(version: str, request: Request, won: bool) -> Response:
-    check_version(version)
-    body = await json_body(request)
+def _close_opportunity(version: str, request: Request, body: Any, won: bool) -> Response:
     action = "WinOpportunity" if won else "LoseOpportunity"
     with unit_of_work(request) as uow:
         close, opportunity_id = _closing(uow, body, "OpportunityClose", "opportunityclose", "opportunity")
@@ -157,14 +169,14 @@ async def _close_opportunity(version: str, request: Request, won: bool) -> Respo
     return _no_content()
 
 
-@router.post("/api/data/{version}/WinOpportunity")
-async def win_opportunity(version: str, request: Request) -> Response:
-    return await _close_opportunity(version, request, won=True)
+@action("WinOpportunity")
+def win_opportunity(version: str, request: Request, body: Any) -> Response:
+    return _close_opportunity(version, request, body, won=True)
 
 
-@router.post("/api/data/{version}/LoseOpportunity")
-async def lose_opportunity(version: str, request: Request) -> Response:
-    return await _close_opportunity(version, request, won=False)
+@action("LoseOpportunity")
+def lose_opportunity(version: str, request: Request, body: Any) -> Response:
+    return _close_opportunity(version, request, body, won=False)
 
 
 # -- copying documents ------------------------------------------------------------------------------
@@ -225,10 +237,8 @@ def _guid_param(body: dict, name: str) -> str:
         raise errors.bad_request(f"The parameter '{name}' must be a GUID.", INVALID) from None
 
 
-@router.post("/api/data/{version}/ReviseQuote")
-async def revise_quote(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("ReviseQuote")
+def revise_quote(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         entity, quote = _document(uow, "quote", _guid_param(body, "QuoteId"), (1, 3), "ReviseQuote")
         if quote["statecode"] == 1:
@@ -244,10 +254,8 @@ async def revise_quote(version: str, request: Request) -> Response:
         return _entity_response(request, version, uow, entity, new_id, body.get("ColumnSet"))
 
 
-@router.post("/api/data/{version}/ConvertQuoteToSalesOrder")
-async def convert_quote(version: str, request: Request) -> Response:
-    check_version(version)
-    body = await json_body(request)
+@action("ConvertQuoteToSalesOrder")
+def convert_quote(version: str, request: Request, body: Any) -> Response:
     with unit_of_work(request) as uow:
         entity, quote = _document(uow, "quote", _guid_param(body, "QuoteId"), (1, 2), "ConvertQuoteToSalesOrder")
         if quote["statecode"] == 1:

@@ -5,8 +5,8 @@ Each target is an entity body like a single POST/PATCH would send, plus the ``@o
 requires (``Microsoft.Dynamics.CRM.<logical name>``) and, for upserts, optionally ``@odata.id``. Bodies are
 converted by the same ``payload.parse_body`` as single writes; the ``@odata.bind`` references of all
 targets are resolved up front with one query per referenced table, and the writes themselves are
-set-based (:mod:`lead2cash.crm.bulk`). The whole action is one unit of work: any failing target fails
-the request and nothing is written.
+set-based (:mod:`lead2cash.crm.bulk`) and run in the thread pool, off the event loop. The whole action is
+one unit of work: any failing target fails the request and nothing is written.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from lead2cash.crm import bulk
@@ -100,6 +101,10 @@ def _prefetch(uow: UnitOfWork, targets: list[dict[str, Any]]) -> _PrefetchedRead
 async def create_multiple(version: str, set_name: str, request: Request) -> Response:
     entity = _entity(request, version, set_name)
     targets = await _targets(request, entity)
+    return await run_in_threadpool(_create_multiple, version, request, entity, targets)
+
+
+def _create_multiple(version: str, request: Request, entity: EntityDef, targets: list[dict]) -> Response:
     refs = request.scope.get(REFERENCES_SCOPE_KEY)
     with unit_of_work(request) as uow:
         reads = _prefetch(uow, targets)
@@ -113,6 +118,10 @@ async def create_multiple(version: str, set_name: str, request: Request) -> Resp
 async def update_multiple(version: str, set_name: str, request: Request) -> Response:
     entity = _entity(request, version, set_name)
     targets = await _targets(request, entity)
+    return await run_in_threadpool(_update_multiple, request, entity, targets)
+
+
+def _update_multiple(request: Request, entity: EntityDef, targets: list[dict]) -> Response:
     refs = request.scope.get(REFERENCES_SCOPE_KEY)
     with unit_of_work(request) as uow:
         reads = _prefetch(uow, targets)
@@ -137,6 +146,10 @@ async def update_multiple(version: str, set_name: str, request: Request) -> Resp
 async def upsert_multiple(version: str, set_name: str, request: Request) -> Response:
     entity = _entity(request, version, set_name)
     targets = await _targets(request, entity)
+    return await run_in_threadpool(_upsert_multiple, request, entity, targets)
+
+
+def _upsert_multiple(request: Request, entity: EntityDef, targets: list[dict]) -> Response:
     refs = request.scope.get(REFERENCES_SCOPE_KEY)
     with unit_of_work(request) as uow:
         reads = _prefetch(uow, targets)
