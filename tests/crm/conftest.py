@@ -11,6 +11,7 @@ Fixture names for reuse:
 - ``crm_client_as(who)``: a client for ``"admin"`` (System Administrator + Solution Customizer),
   ``"integration"``, or ``"sales"`` (a Salesperson).
 - ``crm_anonymous``: a client without a token.
+- ``crm_bearer(base_url, who)``: Authorization headers for a server started on a real port.
 - ``api``: the service root path ``/api/data/v9.2``.
 """
 
@@ -68,18 +69,35 @@ def crm_app(crm_settings):
     store.read_engine.dispose()
 
 
-def fetch_token(client: TestClient, who: str) -> str:
-    """An access token from the server's own token endpoint."""
-    scope = f"{client.base_url}/.default"
+def token_form(who: str, base_url: str) -> dict[str, str]:
+    """The token-endpoint form for ``"integration"``, ``"admin"`` or ``"sales"`` of the test org."""
     if who == "integration":
         form = {"grant_type": "client_credentials", "client_id": seed.INTEGRATION_CLIENT_ID}
         form["client_secret"] = CRM_CLIENT_SECRET
     else:
         username = seed.ADMIN_USERNAME if who == "admin" else seed.SALESPEOPLE[0][2]
         form = {"grant_type": "password", "username": username, "password": CRM_PASSWORD}
-    response = client.post(f"/{TENANT}/oauth2/v2.0/token", data={**form, "scope": scope})
+    return {**form, "scope": f"{base_url}/.default"}
+
+
+def fetch_token(client: TestClient, who: str) -> str:
+    """An access token from the server's own token endpoint."""
+    response = client.post(f"/{TENANT}/oauth2/v2.0/token", data=token_form(who, str(client.base_url)))
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
+
+
+@pytest.fixture
+def crm_bearer() -> Callable[[str, str], dict[str, str]]:
+    """``crm_bearer(base_url, who)``: Authorization headers from a running server's token endpoint."""
+    import httpx
+
+    def headers(base_url: str, who: str = "integration") -> dict[str, str]:
+        response = httpx.post(f"{base_url}/{TENANT}/oauth2/v2.0/token", data=token_form(who, base_url))
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return headers
 
 
 @pytest.fixture

@@ -85,3 +85,52 @@ def test_web_api_on_postgresql(pg_client, postgres_schema_url):
     restarted.create_schema()
     assert restarted.registry.get("account").key_for({"l2c_companyid"}) is not None
     restarted.engine.dispose()
+
+
+def test_racing_writers_on_postgresql(postgres_schema_url, crm_settings):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from lead2cash.crm.server import CrmServer
+
+    store = Store(postgres_schema_url)
+    app = create_app(crm_settings, store=store, seed_options={"integration_secret": SECRET, "admin_password": "pw"})
+    server = CrmServer(app, http_port=0, https_port=None).start_in_thread()
+    base = server.url("http")
+    try:
+        form = {"grant_type": "client_credentials", "client_id": seed.INTEGRATION_CLIENT_ID,
+                "client_secret": SECRET, "scope": f"{base}/.default"}  # fmt: skip
+        headers = {
+            "Authorization": "Bearer " + httpx.post(f"{base}/t/oauth2/v2.0/token", data=form).json()["access_token"]
+        }
+        account = "6a1f1f7e-0000-4000-8000-000000000001"
+        created = httpx.patch(f"{base}{API}/accounts({account})", json={"name": "contested"}, headers=headers)
+        assert created.status_code == 204
+        etag = httpx.get(f"{base}{API}/accounts({account})", headers=headers).headers["ETag"]
+        start = threading.Barrier(5)
+
+        def update(n: int) -> int:
+            start.wait()
+            body = {"name": f"winner {n}"}
+            return httpx.patch(
+                f"{base}{API}/accounts({account})", json=body, headers={**headers, "If-Match": etag}
+            ).status_code
+
+        with ThreadPoolExecutor(5) as pool:
+            assert sorted(pool.map(update, range(5))) == [204, 412, 412, 412, 412]
+        same = "6a1f1f7e-0000-4000-8000-0000000000ff"
+        start = threading.Barrier(5)
+
+        def create_same(_n: int) -> int:
+            start.wait()
+            return httpx.patch(
+                f"{base}{API}/accounts({same})", json={"name": "once"}, headers={**headers, "If-None-Match": "*"}
+            ).status_code
+
+        with ThreadPoolExecutor(5) as pool:
+            assert sorted(pool.map(create_same, range(5))) == [204, 412, 412, 412, 412]
+    finally:
+        server.stop_thread()
+        store.engine.dispose()

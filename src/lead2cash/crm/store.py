@@ -233,15 +233,21 @@ class UnitOfWork:
 
     # ---- reads ----
 
-    def get(self, entity: EntityDef, id: str) -> dict[str, Any] | None:
+    def get(self, entity: EntityDef, id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        """The row, or None. ``lock`` holds it until commit (``FOR UPDATE`` where the database has it), so a
+        check-then-write (ETag, upsert) cannot interleave with another writer's."""
         t = self.table(entity)
-        row = self.conn.execute(sa.select(t).where(t.c[entity.primary_id_attribute] == id)).mappings().first()
+        stmt = sa.select(t).where(t.c[entity.primary_id_attribute] == id)
+        row = self.conn.execute(stmt.with_for_update() if lock else stmt).mappings().first()
         return dict(row) if row else None
 
-    def find_by_key(self, entity: EntityDef, key_values: dict[str, Any]) -> dict[str, Any] | None:
+    def find_by_key(
+        self, entity: EntityDef, key_values: dict[str, Any], *, lock: bool = False
+    ) -> dict[str, Any] | None:
         t = self.table(entity)
         where = [t.c[name] == value if value is not None else t.c[name].is_(None) for name, value in key_values.items()]
-        row = self.conn.execute(sa.select(t).where(*where).limit(1)).mappings().first()
+        stmt = sa.select(t).where(*where).limit(1)
+        row = self.conn.execute(stmt.with_for_update() if lock else stmt).mappings().first()
         return dict(row) if row else None
 
     def current_version(self) -> int:
@@ -264,13 +270,18 @@ class UnitOfWork:
         row = {**change.values, entity.primary_id_attribute: id, "versionnumber": version}
         row.update(createdon=values.get("overriddencreatedon") or self.now, modifiedon=self.now)
         row.update(createdby=self.caller_id, modifiedby=self.caller_id)
-        self.conn.execute(sa.insert(self.table(entity)), row)
+        try:
+            self.conn.execute(sa.insert(self.table(entity)), row)
+        except sa.exc.IntegrityError as exc:  # a concurrent create of the same id or key won the race
+            raise errors.DataverseError(
+                412, errors.ALREADY_EXISTS, "A record with matching key values already exists."
+            ) from exc
         self._after(change)
         return id
 
     def update(self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict | None = None) -> None:
         """Update a row that exists (``not_found`` otherwise); an empty change still bumps the version."""
-        existing = existing or self.get(entity, id)
+        existing = existing or self.get(entity, id, lock=True)
         if existing is None:
             raise errors.not_found(entity.logical_name, id)
         values = dict(values)
@@ -289,7 +300,7 @@ class UnitOfWork:
 
     def delete(self, entity: EntityDef, id: str, existing: dict | None = None) -> None:
         """Delete a row, cascade to parental children, clear other references, leave a tombstone."""
-        existing = existing or self.get(entity, id)
+        existing = existing or self.get(entity, id, lock=True)
         if existing is None:
             raise errors.not_found(entity.logical_name, id)
         change = Change(entity, "delete", id, {}, existing)

@@ -50,10 +50,10 @@ def _target(request: Request, version: str, segment: str) -> tuple[EntityDef, En
     return entity, (parse_key(entity, key_text) if key_text is not None else None)
 
 
-def _find(uow: UnitOfWork, entity: EntityDef, key: EntityKey) -> dict[str, Any] | None:
+def _find(uow: UnitOfWork, entity: EntityDef, key: EntityKey, *, lock: bool = False) -> dict[str, Any] | None:
     if key.id is not None:
-        return uow.get(entity, key.id)
-    return uow.find_by_key(entity, key.alternate or {})
+        return uow.get(entity, key.id, lock=lock)
+    return uow.find_by_key(entity, key.alternate or {}, lock=lock)
 
 
 def _missing(entity: EntityDef, key: EntityKey) -> errors.DataverseError:
@@ -194,7 +194,7 @@ def _upsert(version: str, segment: str, request: Request, body: Any) -> Response
         raise errors.DataverseError(405, errors.BAD_REQUEST, "PATCH is not allowed on a collection.")
     prefs = preferences(request)
     with unit_of_work(request) as uow:
-        row = _find(uow, entity, key)
+        row = _find(uow, entity, key, lock=True)
         check_conditions(request, entity, key, row)
         refs = request.scope.get(REFERENCES_SCOPE_KEY)
         values = parse_body(uow, entity, body, creating=row is None, references=refs)
@@ -230,7 +230,7 @@ def delete(version: str, segment: str, request: Request) -> Response:
     if key is None:
         raise errors.DataverseError(405, errors.BAD_REQUEST, "DELETE is not allowed on a collection.")
     with unit_of_work(request) as uow:
-        row = _find(uow, entity, key)
+        row = _find(uow, entity, key, lock=True)
         check_conditions(request, entity, key, row)
         if row is None:
             raise _missing(entity, key)
@@ -333,7 +333,7 @@ def delete_property(version: str, segment: str, rest: str, request: Request) -> 
 def _row_for_write(uow: UnitOfWork, request: Request, entity: EntityDef, key: EntityKey | None) -> dict:
     if key is None:
         raise errors.DataverseError(405, errors.BAD_REQUEST, "The operation needs a single entity.")
-    row = _find(uow, entity, key)
+    row = _find(uow, entity, key, lock=True)
     if row is None:
         raise _missing(entity, key)
     check_conditions(request, entity, key, row)
