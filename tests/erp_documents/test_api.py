@@ -122,3 +122,46 @@ def test_apply_an_earlier_payment_over_http(api):
     assert applied.json()["entry"]["remaining_amount"] == "-978.01"  # 1000 - 19.99 - 10% VAT (2.00)
     missing = api.post("/api/v1/customer-ledger-entries/999/apply", json={"applies_to": [{"document_no": "X"}]})
     assert missing.status_code == 404
+
+
+def test_header_update_with_etags_and_lines(api):
+    api.post("/api/v1/sales-orders", json={"sell_to_customer_no": "C1", "lines": [{"no": "I1", "quantity": "1"}]})
+    read = api.get("/api/v1/sales-orders/SO1001")
+    tag = read.headers["ETag"]
+    changed = api.patch(
+        "/api/v1/sales-orders/SO1001", json={"requested_delivery_date": "2026-05-01"}, headers={"If-Match": tag}
+    )
+    assert changed.status_code == 200 and changed.json()["requested_delivery_date"] == "2026-05-01"
+    assert changed.headers["ETag"] != tag
+    stale = api.patch("/api/v1/sales-orders/SO1001", json={"your_reference": "X"}, headers={"If-Match": tag})
+    assert stale.status_code == 412
+    freight = api.post(
+        "/api/v1/sales-orders/SO1001/lines",
+        json={
+            "type": "G/L Account",
+            "no": "6100",
+            "description": "Freight Amount",
+            "quantity": "1",
+            "unit_price": "15",
+        },
+    )
+    assert freight.status_code == 201, freight.text
+    api.post(
+        "/api/v1/sales-orders/SO1001/lines",
+        json={"type": " ", "description": "more text", "attached_to_line_no": 10000},
+    )
+    order = api.get("/api/v1/sales-orders/SO1001").json()
+    assert [x["type"] for x in order["lines"]] == ["Item", "G/L Account", " "]
+    assert order["amount"] == "105"  # 90 + 15 freight
+    after = api.delete("/api/v1/sales-orders/SO1001/lines/10000").json()
+    assert [x["line_no"] for x in after["lines"]] == [20000]  # the attached comment went with its line
+    patched = api.patch("/api/v1/sales-orders/SO1001/lines/20000", json={"quantity": "2"})
+    assert patched.json()["amount"] == "30"
+    assert api.delete("/api/v1/sales-orders/SO1001").status_code == 204
+    assert api.get("/api/v1/sales-orders/SO1001").status_code == 404
+
+
+def test_openapi_lists_document_endpoints(api):
+    paths = api.get("/openapi.json").json()["paths"]
+    for path in ("/api/v1/sales-orders/{no}/post", "/api/v1/payments", "/api/v1/item-availability"):
+        assert path in paths

@@ -11,15 +11,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lead2cash.erp.api.auth import ALL_ROLES, MASTER_DATA_WRITERS, db_session, require
-from lead2cash.erp.api.crud import ERROR_RESPONSES
+from lead2cash.erp.api.crud import ERROR_RESPONSES, etag, parse_if_match
 from lead2cash.erp.api.types import Amount, CodeRef, Text
-from lead2cash.erp.errors import NotFound
+from lead2cash.erp.errors import NotFound, PreconditionFailed
 from lead2cash.erp.model import (
     CustLedgerEntry,
     ErpUser,
@@ -362,16 +362,35 @@ def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers
         return _doc(documents.create_document(session, kind, data, line_data))
 
     @api.get(f"/{path}/{{no}}", tags=tag, operation_id=f"get_{op}")
-    def read(no: str, session: Session = db, _=Depends(readers)):
-        return _doc(documents.get_document(session, kind, no))
+    def read(no: str, response: Response, session: Session = db, _=Depends(readers)):
+        header = documents.get_document(session, kind, no)
+        response.headers["ETag"] = etag(header.row_version)
+        return _doc(header)
 
     @api.patch(f"/{path}/{{no}}", tags=tag, operation_id=f"update_{op}")
-    def update(no: str, body: SalesHeaderPatch, session: Session = db, _=Depends(writers)):
+    def update(
+        no: str,
+        body: SalesHeaderPatch,
+        response: Response,
+        if_match: str | None = Header(None),
+        session: Session = db,
+        _=Depends(writers),
+    ):
         header = documents.get_document(session, kind, no, for_update=True)
+        expected = parse_if_match(if_match)
+        if expected is not None and expected != header.row_version:
+            raise PreconditionFailed(
+                f"{documents.describe(header)} was changed by someone else (version {header.row_version}).",
+                record=documents.describe(header),
+                fix="Read it again and reapply your change.",
+            )
         changes = body.model_dump(exclude_unset=True)
         if changes.get("sell_to_customer_no"):
             changes["sell_to_customer_no"] = changes["sell_to_customer_no"].upper()
-        return _doc(documents.update_header(session, header, changes))
+        documents.update_header(session, header, changes)
+        session.flush()
+        response.headers["ETag"] = etag(header.row_version)
+        return _doc(header)
 
     @api.delete(f"/{path}/{{no}}", tags=tag, status_code=204, operation_id=f"delete_{op}")
     def delete(no: str, session: Session = db, _=Depends(writers)):
