@@ -38,6 +38,7 @@ def test_changeset_with_content_id_references(crm_client, crlf):
     parts = read_parts(response)
     assert [p["status"] for p in parts] == [204, 204, 204, 204, 200]
     assert parts[0]["reason"] == "No Content"
+    assert "\r\nOData-EntityId: " in response.text and "\r\nOData-Version: 4.0" in response.text
     assert [p["content_id"] for p in parts[:4]] == ["1", "2", "3", "4"]
     account_url = parts[0]["headers"]["odata-entityid"]
     assert parts[0]["headers"]["location"] == account_url

@@ -48,6 +48,9 @@ from lead2cash.crm.store import UnitOfWork
 
 router = APIRouter(tags=["batch"])
 _DROPPED_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+_HEADER_NAMES = {
+    name.lower(): name for name in ("OData-Version", "OData-EntityId", "ETag", "Preference-Applied", "WWW-Authenticate")
+}
 
 
 @router.post("/api/data/{version}/$batch")
@@ -191,12 +194,18 @@ class _BatchRunner:
                 for name, value in message.get("headers", []):
                     text = name.decode("latin-1")
                     if text.lower() not in _DROPPED_HEADERS:
-                        response_headers.append((text, value.decode("latin-1")))
+                        response_headers.append((_canonical(text), value.decode("latin-1")))
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
         await self.request.app(scope, receive, send)
         return status, response_headers, b"".join(chunks)
+
+
+def _canonical(name: str) -> str:
+    """Header names as Dataverse writes them (ASGI hands them over in lower case)."""
+    lower = name.lower()
+    return _HEADER_NAMES.get(lower) or "-".join(word.capitalize() for word in lower.split("-"))
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str | None:
