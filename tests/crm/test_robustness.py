@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from urllib.parse import quote
 
@@ -62,3 +63,17 @@ def test_random_keys_never_crash(crm_client, key, rest):
 def test_random_bodies_never_crash(crm_client, body):
     response = crm_client.post(f"{API}/accounts", content=json.dumps(body))
     assert_dataverse_error_or_success(response)
+
+
+TOKEN = st.dictionaries(st.sampled_from(["k", "n", "v", "a", "p", "x"]), JSON_VALUE, max_size=4)
+
+
+@SLOW
+@given(token=TOKEN, orderby=st.sampled_from(["", "name", "creditlimit desc", "createdon"]))
+def test_tampered_skip_tokens_are_refused_cleanly(crm_client, crm_app, token, orderby):
+    crm_app.state.l2c_store.registry.get("account").change_tracking = True
+    raw = base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+    params = {"$select": "name", "$skiptoken": raw, **({"$orderby": orderby} if orderby else {})}
+    assert_dataverse_error_or_success(crm_client.get(f"{API}/accounts", params=params))
+    tracked = {"$select": "name", "$skiptoken": raw, "$deltatoken": "1!01/01/2030 00:00:00"}
+    assert_dataverse_error_or_success(crm_client.get(f"{API}/accounts", params=tracked))

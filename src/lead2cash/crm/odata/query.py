@@ -168,15 +168,33 @@ def encode_token(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _bad(_value: Any) -> bool:
+    return False
+
+
+def _version(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# What a token may hold (it comes back from clients, so every field is checked before use).
+_TOKEN_FIELDS = {
+    "k": lambda v: isinstance(v, list),  # sort key of the last row sent
+    "n": lambda v: _version(v) and 1 <= v <= MAX_PAGE_SIZE,  # page size
+    "v": _version,  # change tracking: the version bound of this load or delta
+    "a": _version,  # change tracking: last version sent
+    "p": lambda v: v in ("rows", "deleted"),  # change tracking: phase
+}
+
+
 def decode_token(token: str) -> dict[str, Any]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not all(_TOKEN_FIELDS.get(k, _bad)(v) for k, v in data.items()):
             raise ValueError
         if "k" in data:
             data["k"] = [_decode_value(v) for v in data["k"]]
         return data
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ArithmeticError):
         raise errors.bad_request("The $skiptoken is invalid.", errors.QUERY_SYNTAX) from None
 
 
@@ -254,7 +272,12 @@ def fetch(
     if after is not None:
         stmt = stmt.where(_after(cols, after))
     order = [col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc, _ in cols]
-    result = uow.conn.execute(stmt.order_by(*order).limit(page_size + 1))
+    try:
+        result = uow.conn.execute(stmt.order_by(*order).limit(page_size + 1))
+    except sa.exc.StatementError as exc:  # a skip token whose values do not fit the sort columns
+        if after is None or not isinstance(exc.orig, ValueError | TypeError):
+            raise
+        raise errors.bad_request("The $skiptoken does not match this query.", errors.QUERY_SYNTAX) from None
     keys = list(result.keys())
     rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
     if len(rows) > page_size:
