@@ -6,9 +6,11 @@ environment imports this module by name (the ERP code itself never depends on th
 
 from lead2cash.integration.coupling_model import Coupling, OptionCoupling
 from lead2cash.integration.mapping.model import FieldMapping, OptionMapping, TableMapping, TransformationRule
+from lead2cash.integration.setup.model import ConnectionSetup
 from lead2cash.integration.synclog import FullSyncLine, SyncError, SyncJob
 
 __all__ = [
+    "ConnectionSetup",
     "Coupling",
     "FieldMapping",
     "FullSyncLine",
