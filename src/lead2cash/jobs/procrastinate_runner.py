@@ -171,9 +171,10 @@ class ProcrastinateQueue(BaseQueue):
                 .returning(Job.id)
                 .execution_options(synchronize_session=False)
             )
-        if claimed is None:  # cancelled, already done, or a stray duplicate: nothing to run
-            return
-        failure, _ = self._run_attempt(job_id)
+            if claimed is None:  # cancelled, already done, or a stray duplicate: nothing to run
+                return
+            ctx, payload = self._begin(session, job_id)
+        failure, _ = self._execute(ctx, payload)
         if failure is None:
             return
         with self.sessions() as session:

@@ -108,32 +108,34 @@ class BaseQueue:
         return done
 
     # -- running one attempt ------------------------------------------------------------------------------
-    def _run_attempt(self, job_id: int) -> tuple[Failure | None, list[int]]:
-        """Run the claimed (status running) job ``job_id`` once; returns its failure, if any, and released jobs."""
-        with transaction(self.sessions) as session:
-            job = session.get(Job, job_id)
-            run_id = store.start_run(session, job, self.name)
-            entry = session.get(JobQueueEntry, job.entry_id) if job.entry_id else None
-            entry_key = entry.key if entry is not None else job.hold_key
-            ctx = JobContext(
-                job_id=job.id,
-                run_id=run_id,
-                name=job.name,
-                attempt=job.attempts,
-                entry_key=entry_key,
-                sessions=self.sessions,
-                worker=self.name,
-            )
-            payload = dict(job.payload or {})
+    def _begin(self, session: Session, job_id: int) -> tuple[JobContext, dict]:
+        """Record the start of an attempt of the claimed (running) job, in the claim's transaction."""
+        job = session.get(Job, job_id)
+        run_id = store.start_run(session, job, self.name)
+        entry = session.get(JobQueueEntry, job.entry_id) if job.entry_id else None
+        ctx = JobContext(
+            job_id=job.id,
+            run_id=run_id,
+            name=job.name,
+            attempt=job.attempts,
+            entry_key=entry.key if entry is not None else job.hold_key,
+            sessions=self.sessions,
+            worker=self.name,
+        )
+        return ctx, dict(job.payload or {})
+
+    def _execute(self, ctx: JobContext, payload: dict) -> tuple[Failure | None, list[int]]:
+        """Run the handler outside any transaction; record how the attempt ended. Returns (failure, released)."""
         try:
             outcome = registry.handler(ctx.name)(ctx, payload)
         except Exception as exc:
-            log.warning("job %s (%s) attempt %s failed: %s", job_id, ctx.name, ctx.attempt, exc)
+            log.warning("job %s (%s) attempt %s failed: %s", ctx.job_id, ctx.name, ctx.attempt, exc)
             with transaction(self.sessions) as session:
-                return store.finish_failure(session, job_id, run_id, error_text(exc)), []
-        idle = outcome == Outcome.IDLE
+                return store.finish_failure(session, ctx.job_id, ctx.run_id, error_text(exc)), []
         with transaction(self.sessions) as session:
-            released = store.finish_success(session, job_id, run_id, idle=idle, links=ctx.links)
+            released = store.finish_success(
+                session, ctx.job_id, ctx.run_id, idle=outcome == Outcome.IDLE, links=ctx.links
+            )
         if released:
             self._dispatch(released)
         return None, released

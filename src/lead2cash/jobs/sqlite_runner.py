@@ -22,8 +22,10 @@ from lead2cash.db import transaction
 from lead2cash.jobs import store
 from lead2cash.jobs.model import Job, JobStatus
 from lead2cash.jobs.queue import BaseQueue, log
+from lead2cash.jobs.registry import JobContext
 from lead2cash.sqltypes import utcnow
 
+_BUSY = aliased(Job)  # built once so the claim statement is cached
 LOST = "the worker running this attempt stopped (its lease expired without a heartbeat)"
 
 
@@ -52,10 +54,10 @@ class EmbeddedQueue(BaseQueue):
         self._lock = threading.Lock()
 
     # -- claiming -----------------------------------------------------------------------------------------
-    def claim(self) -> int | None:
-        """Take the next runnable job (running, attempt counted, leased to this process); None if there is none."""
+    def claim(self) -> tuple[JobContext, dict] | None:
+        """Take the next runnable job (running, attempt counted, leased to this process, its run logged)."""
         now = utcnow()
-        busy = aliased(Job)
+        busy = _BUSY
         serial_busy = exists().where(
             busy.status == JobStatus.RUNNING, busy.serial_key == Job.serial_key, busy.serial_key.is_not(None)
         )
@@ -80,21 +82,23 @@ class EmbeddedQueue(BaseQueue):
                 .returning(Job.id)
                 .execution_options(synchronize_session=False)
             )
-        if job_id is not None:
+            if job_id is None:
+                return None
             with self._lock:
                 self._running.add(job_id)
-        return job_id
+            return self._begin(session, job_id)
 
     def run_one(self) -> bool:
         """Claim and run one job in the calling thread; False when nothing was runnable."""
-        job_id = self.claim()
-        if job_id is None:
+        claimed = self.claim()
+        if claimed is None:
             return False
+        ctx, payload = claimed
         try:
-            self._run_attempt(job_id)
+            self._execute(ctx, payload)
         finally:
             with self._lock:
-                self._running.discard(job_id)
+                self._running.discard(ctx.job_id)
         return True
 
     def run_until_idle(self, *, timeout: float = 60.0) -> int:

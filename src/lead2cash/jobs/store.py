@@ -34,6 +34,9 @@ from lead2cash.jobs.model import (
 from lead2cash.sqltypes import utcnow
 
 ERROR_LIMIT = 4000
+# built once: a fresh alias per call would defeat SQLAlchemy's statement cache
+_OTHER_DEP = aliased(JobDependency)
+_BLOCKER = aliased(Job)
 
 
 @dataclass(frozen=True)
@@ -219,8 +222,9 @@ def _close_log(
 
 def release_dependents(session: Session, job_id: int) -> list[int]:
     """Waiting jobs that depend on ``job_id`` and have no other unfinished dependency become ready."""
-    other = aliased(JobDependency)
-    blocker = aliased(Job)
+    if session.scalar(select(JobDependency.job_id).where(JobDependency.depends_on_id == job_id).limit(1)) is None:
+        return []
+    other, blocker = _OTHER_DEP, _BLOCKER
     still_blocked = exists().where(
         other.job_id == Job.id,
         blocker.id == other.depends_on_id,
