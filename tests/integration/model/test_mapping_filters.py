@@ -11,8 +11,6 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import postgres_url, schema_url
-from lead2cash.erp.database import open_database
 from lead2cash.erp.model import Item, Opportunity, Salesperson, UnitOfMeasure
 from lead2cash.erp.model.enums import ItemType, OpportunityStatus
 from lead2cash.integration.mapping import filters as f
@@ -168,35 +166,16 @@ def trees(model):
     )
 
 
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def erp_rows(request, tmp_path_factory):
-    """A migrated ERP database holding a few items and opportunities, with their rows as Python objects."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('filters') / 'erp.db'}"
-    else:
-        if postgres_url() is None:
-            pytest.skip("PostgreSQL tests need L2C_TEST_POSTGRES_URL")
-        admin = request.getfixturevalue("postgres_admin")
-        schema = f"l2c_{uuid.uuid4().hex[:16]}"
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = schema_url(postgres_url(), schema)
-    engine, sessions = open_database(url)
-    with sessions() as session, session.begin():
+@pytest.fixture(scope="module")
+def erp_rows(erp_module_db):
+    """A migrated ERP database (SQLite, and PostgreSQL when configured) with a few items and opportunities."""
+    with erp_module_db.sessions() as session, session.begin():
         session.add_all([UnitOfMeasure(code=c) for c in UOMS] + [Salesperson(code="SP1", name="One")])
         session.flush()
         session.add_all([Item(**row) for row in ITEM_ROWS] + [Opportunity(**row) for row in OPP_ROWS])
-    with sessions() as session:
+    with erp_module_db.sessions() as session:
         rows = {m: session.scalars(sa.select(m)).all() for m in (Item, Opportunity)}
-    yield engine, rows
-    engine.dispose()
-    if schema:
-        with request.getfixturevalue("postgres_admin").begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    return erp_module_db.engine, rows
 
 
 def _agree(erp_rows, model, tree):
