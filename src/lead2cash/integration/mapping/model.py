@@ -157,6 +157,11 @@ class FieldMapping(Base):
     table_mapping: Mapped[TableMapping] = relationship(back_populates="field_mappings")
 
     @property
+    def key(self) -> str:
+        """This row's key in a coupling's ``synced_values`` snapshot."""
+        return f"{self.erp_field or ''}|{self.crm_attribute or ''}"
+
+    @property
     def is_constant(self) -> bool:
         return self.erp_field is None or self.crm_attribute is None
 
