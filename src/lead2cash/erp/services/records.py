@@ -250,6 +250,20 @@ def decode_cursor(cursor: str) -> list[Any]:
         ) from None
 
 
+def _cursor_value(value: Any, python_type: type) -> Any:
+    """The cursor's sort value, checked against the sort column (a cursor is client input: it may be forged)."""
+    if python_type is int:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise TypeError(value)
+        value = int(value)
+        if not -(2**63) <= value < 2**63:
+            raise ValueError(value)
+        return value
+    if not isinstance(value, python_type):
+        raise TypeError(value)
+    return value
+
+
 def list_page(
     session: Session,
     rtype: RecordType,
@@ -273,7 +287,7 @@ def list_page(
         last_sort, last_id = decode_cursor(after)
         try:
             last_id = uuid.UUID(str(last_id))
-            last_sort = sort_col.type.python_type(last_sort) if sort_name == "row_version" else last_sort
+            last_sort = _cursor_value(last_sort, sort_col.type.python_type)
         except (ValueError, TypeError):
             raise ValidationFailed(
                 "The paging cursor is not valid.",
