@@ -5,6 +5,9 @@ Requests go through the real FastAPI app and the real database (SQLite, and Post
 
 from __future__ import annotations
 
+import base64
+import json
+import uuid
 from datetime import datetime
 
 import pytest
@@ -181,6 +184,19 @@ def test_bad_paging_cursor_is_422(erp_client):
         assert body["field"] == "after" and body["fix"]
     error(erp_client.get(f"{API}/customers", params={"limit": 0}), 422)
     error(erp_client.get(f"{API}/customers", params={"limit": 1001}), 422)
+
+
+@pytest.mark.parametrize("order_by", ["code", "row_version"])
+@pytest.mark.parametrize(
+    "values",
+    [[{"a": 1}, str(uuid.uuid4())], [None, str(uuid.uuid4())], [10**30, str(uuid.uuid4())], [True, str(uuid.uuid4())]],
+    ids=["object", "null", "huge", "boolean"],
+)
+def test_forged_paging_cursor_is_422(erp_client, order_by, values):
+    ok(erp_client.post(f"{API}/salespeople", json={"code": "A"}), 201)
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+    body = error(erp_client.get(f"{API}/salespeople", params={"after": cursor, "order_by": order_by}), 422)
+    assert body["field"] == "after"
 
 
 def test_if_match_makes_writes_conditional(erp_client):
