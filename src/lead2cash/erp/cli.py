@@ -134,7 +134,7 @@ def run(
     from lead2cash.erp.model import Customer
 
     settings = Settings(data_dir=data_dir)
-    _, sessions = open_database(settings.erp_database_url())
+    engine, sessions = open_database(settings.erp_database_url())
     with sessions() as session, session.begin():
         if not session.scalar(select(func.count()).select_from(Customer)):
             counts = generate(session, DemoSize())
@@ -147,6 +147,10 @@ def run(
     console.print(f"ERP database:     {settings.erp_database_url()}")
     console.print(f"User ADMIN, web service access key: [bold]{key}[/bold]")
     console.print(f"Try:              curl -H 'Authorization: Bearer {key}' {base}/api/v1/customers?limit=5")
+    from lead2cash.jobs.runtime import start_in_process
+
+    start_in_process(engine, sessions, settings.erp_database_url())  # background jobs run in this process
+    console.print("Background jobs: running in this process (lead2cash jobs list)")
     uvicorn.run(create_app(sessions), host=host, port=port, log_level="warning")
 
 

@@ -68,3 +68,13 @@ def open_queue(url: str, runner: Runner = "auto", options: QueueOptions | None =
 
     engine, sessions = open_database(url)
     return engine, make_queue(engine, sessions, url, runner, options)
+
+
+def start_in_process(engine: Engine, sessions, url: str) -> BaseQueue:
+    """Start background jobs inside the calling process (the ERP server): handler modules loaded, workers up."""
+    from lead2cash.jobs.registry import import_modules
+
+    import_modules()
+    queue = make_queue(engine, sessions, url)
+    queue.start()
+    return queue
