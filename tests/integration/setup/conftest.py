@@ -158,6 +158,12 @@ def _connection(org: Org, **overrides) -> dict:
 
 
 @pytest.fixture
+def password() -> str:
+    """The password of every seeded interactive user of the test orgs (administrator, salespeople)."""
+    return PASSWORD
+
+
+@pytest.fixture
 def connection():
     """``connection(org, **overrides)``: the setup fields for the integration application user of ``org``."""
     return _connection
