@@ -158,6 +158,12 @@ def _connection(org: Org, **overrides) -> dict:
 
 
 @pytest.fixture
+def known_secrets() -> dict[str, str]:
+    """The integration user's client secret and the ERP's encryption key, to look for them in output."""
+    return {"client_secret": CLIENT_SECRET, "erp_secret_key": ERP_SECRET_KEY}
+
+
+@pytest.fixture
 def password() -> str:
     """The password of every seeded interactive user of the test orgs (administrator, salespeople)."""
     return PASSWORD
