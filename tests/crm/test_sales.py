@@ -393,3 +393,15 @@ def test_bulk_created_lines_go_through_the_pricing_rules(crm_client, catalog):
     response = crm_client.post(f"{API}/quotedetails/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
     assert response.status_code == 200, response.text
     assert get(crm_client, "quotes", quote, "totalamount")["totalamount"] == 75.0  # 6 x 12.50
+
+
+def test_only_draft_or_closed_quotes_can_be_deleted_with_their_lines(crm_client, catalog):
+    active = quote_with_lines(crm_client, catalog)
+    patch(crm_client, "quotes", active, {"statecode": 1})
+    assert crm_client.delete(f"{API}/quotes({active})").status_code == 400
+    crm_client.post(f"{API}/CloseQuote", json=close_body("QuoteClose", "quote", active, 6))
+    assert crm_client.delete(f"{API}/quotes({active})").status_code == 204
+    left = crm_client.get(f"{API}/quotedetails", params={"$filter": f"_quoteid_value eq {active}"}).json()["value"]
+    assert left == []
+    draft = quote_with_lines(crm_client, catalog)
+    assert crm_client.delete(f"{API}/quotes({draft})").status_code == 204

@@ -59,6 +59,8 @@ HEADER_INPUTS = {"discountamount", "discountpercentage", "freightamount"}
 ZERO = Decimal(0)
 
 _privileged: contextvars.ContextVar[str | None] = contextvars.ContextVar("sales_privileged", default=None)
+# Headers whose deletion is under way: their lines go with them whatever the header's state.
+_deleting: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("sales_deleting", default=frozenset())
 
 
 @contextmanager
@@ -146,12 +148,16 @@ def check_editable(uow: UnitOfWork, change: Change) -> None:
     if entity in LINES:
         header_name = LINES[entity]
         row = {**(change.existing or {}), **change.values}
+        if change.op == "delete" and row.get(f"{header_name}id") in _deleting.get():
+            return
         header = (
             uow.get(uow.registry.get(header_name), row.get(f"{header_name}id")) if row.get(f"{header_name}id") else None
         )
         if header is not None:
             _check_document(uow, header_name, header, f"its {header_name}", lines=True)
         return
+    if change.op == "delete" and entity == "quote" and (change.existing or {}).get("statecode") == 3:
+        return  # closed quotes may be deleted; active and won ones may not
     if change.op != "create" and change.existing is not None:
         _check_document(uow, entity, change.existing, "it", lines=False, change=change)
 
@@ -292,6 +298,8 @@ class SalesRules:
             check_state(uow, change)  # first: "use WinQuote" says more than "the quote is read-only"
         check_editable(uow, change)
         if change.op == "delete":
+            if change.entity.logical_name in HEADERS:
+                _deleting.set(_deleting.get() | {change.id})
             return
         on_submit(uow, change)
         assign_number(uow, change)
@@ -300,6 +308,8 @@ class SalesRules:
             change.values.update(header_totals(uow, change.entity, {**change.existing, **change.values}))
 
     def after(self, uow: UnitOfWork, change: Change) -> None:
+        if change.op == "delete" and change.id in _deleting.get():
+            _deleting.set(_deleting.get() - {change.id})
         refresh_header(uow, change)
 
 
