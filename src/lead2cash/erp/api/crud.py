@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy.orm import Session
 
 from lead2cash.erp.api.auth import ALL_ROLES, MASTER_DATA_WRITERS, db_session, require
-from lead2cash.erp.api.schemas import In, derive
+from lead2cash.erp.api.schemas import In, constrained, derive
 from lead2cash.erp.errors import PreconditionFailed, invalid
 from lead2cash.erp.services import records
 from lead2cash.erp.services.records import RecordType
@@ -44,7 +44,7 @@ def parse_if_match(value: str | None) -> int | None:
 
 
 def _query_model(name: str, rtype: RecordType, schema: type[In]) -> type[BaseModel]:
-    fields: dict[str, Any] = {f: (schema.model_fields[f].annotation | None, None) for f in rtype.filters}
+    fields: dict[str, Any] = {f: (constrained(schema.model_fields[f]) | None, None) for f in rtype.filters}
     sortable = (
         tuple(dict.fromkeys([rtype.key, "row_version"])) if rtype.key in rtype.model.__table__.c else ("row_version",)
     )

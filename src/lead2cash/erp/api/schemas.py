@@ -14,6 +14,7 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
 from lead2cash.erp.api.types import Amount, Code, CodeRef, Rate, Text, VatPct
 from lead2cash.erp.model.enums import (
@@ -247,11 +248,16 @@ def _plain(annotation: Any) -> Any:
     return annotation
 
 
+def constrained(field: FieldInfo) -> Any:
+    """The field's type with its constraints (max length, pattern, bounds …), which pydantic keeps apart."""
+    return Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+
+
 def derive(
     schema: type[In], name: str, extra_out: dict[str, Any] | None = None
 ) -> tuple[type[BaseModel], type[BaseModel]]:
     """(partial-update model, response model) for a writable model."""
-    patch_fields = {n: (f.annotation | None, None) for n, f in schema.model_fields.items()}
+    patch_fields = {n: (constrained(f) | None, None) for n, f in schema.model_fields.items()}
     patch = create_model(f"{name}Patch", __base__=In, **patch_fields)
     out_fields = {n: (_plain(f.annotation) | None, None) for n, f in schema.model_fields.items()}
     out_fields.update(extra_out or {})

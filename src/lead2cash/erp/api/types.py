@@ -5,11 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 
 def _blank_to_none(value):
     return None if isinstance(value, str) and not value.strip() else value
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refuse it here on every database so both behave the same.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 def Code(length: int):
@@ -22,6 +29,7 @@ def Code(length: int):
             max_length=length,
             pattern=r"^[^\s/\\?#%][^/\\?#%]*$",
         ),
+        AfterValidator(_no_nul),
     ]
 
 
@@ -31,7 +39,7 @@ def CodeRef(length: int):
 
 
 def Text(length: int):
-    return Annotated[str, StringConstraints(max_length=length)]
+    return Annotated[str, StringConstraints(max_length=length), AfterValidator(_no_nul)]
 
 
 Amount = Annotated[Decimal, Field(max_digits=18, decimal_places=5, ge=Decimal("-1e12"), le=Decimal("1e12"))]

@@ -62,6 +62,10 @@ def _model_for_table(table_name: str) -> type[Versioned]:
 
 def get(session: Session, model: type[Versioned], ref: str | uuid.UUID, *, for_update: bool = False) -> Versioned:
     """Find a record by its SystemId or by its key (no./code); 404 naming both when missing."""
+    if "\x00" in str(ref):  # no key holds NUL, and PostgreSQL refuses to even compare with it
+        raise NotFound(
+            f"{model.label()} {ref!r} does not exist.", record=model.label(), fix="Remove the NUL character."
+        )
     try:
         ident = ref if isinstance(ref, uuid.UUID) else uuid.UUID(str(ref))
         condition = model.id == ident
@@ -261,6 +265,8 @@ def _cursor_value(value: Any, python_type: type) -> Any:
         return value
     if not isinstance(value, python_type):
         raise TypeError(value)
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(value)
     return value
 
 
