@@ -254,6 +254,33 @@ def test_bad_input_is_422_naming_the_field(erp_client, path, body, field):
     assert err["fix"]
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "x" * 51}, "name"),
+        ({"name": "nul\u0000inside"}, "name"),
+        ({"commission_pct": "1.123456"}, "commission_pct"),
+        ({"email": "x" * 81}, "email"),
+    ],
+)
+def test_patch_enforces_the_same_field_constraints_as_create(erp_client, body, field):
+    ok(erp_client.post(f"{API}/salespeople", json={"code": "JO", "name": "John"}), 201)
+    err = error(erp_client.patch(f"{API}/salespeople/JO", json=body), 422)
+    assert err["field"] == field
+    assert ok(erp_client.get(f"{API}/salespeople/JO"))["name"] == "John"
+
+
+def test_nul_characters_are_refused_everywhere(erp_client):
+    """PostgreSQL cannot store or even compare text holding NUL; the API refuses it on every database."""
+    ok(erp_client.post(f"{API}/salespeople", json={"code": "JO"}), 201)
+    error(erp_client.post(f"{API}/salespeople", json={"code": "A\u0000"}), 422)
+    error(erp_client.post(f"{API}/customers", json={"city": "a\u0000b"}), 422)
+    error(erp_client.get(f"{API}/salespeople/JO%00"), 404)
+    error(erp_client.get(f"{API}/customers", params={"city": "a\x00b"}), 422)
+    cursor = base64.urlsafe_b64encode(json.dumps(["A\u0000", str(uuid.uuid4())]).encode()).decode()
+    error(erp_client.get(f"{API}/salespeople", params={"after": cursor}), 422)
+
+
 def test_malformed_json_is_422(erp_client):
     response = erp_client.post(f"{API}/customers", content=b"{not json", headers={"Content-Type": "application/json"})
     error(response, 422)
