@@ -33,6 +33,15 @@ def next_no(session: Session, series_code: str, *, record: str) -> str:
             field="no",
             fix=f"Give the no. explicitly or create number series {series_code}.",
         )
-    number = increment(series.last_no_used, series.increment_by) if series.last_no_used else series.starting_no
+    try:
+        number = increment(series.last_no_used, series.increment_by) if series.last_no_used else series.starting_no
+        increment(number)  # a number without digits could never be followed by another one
+    except ValueError:
+        raise ValidationFailed(
+            f"{record}: number series '{series_code}' cannot count up from '{series.last_no_used}'.",
+            record=f"No. series {series_code}",
+            field="last_no_used",
+            fix=f"Change number series {series_code} to numbers with digits, or give the no. explicitly.",
+        ) from None
     series.last_no_used = number
     return number

@@ -25,6 +25,7 @@ from lead2cash.erp.model import (
     ErpUser,
     GeneralSetup,
     Item,
+    NoSeries,
     Opportunity,
     PaymentTerms,
     Resource,
@@ -265,6 +266,18 @@ def _sales_setup(session: Session, obj: SalesSetup, changed: set[str]) -> None:
             )
 
 
+def _no_series(_session: Session, obj: NoSeries, changed: set[str]) -> None:
+    for name in ("starting_no", "last_no_used"):
+        value = getattr(obj, name) or ""
+        if (value or name == "starting_no") and not any(ch.isdigit() for ch in value):
+            raise invalid(
+                describe(obj),
+                name,
+                f"'{value}' has no digits to count up",
+                "Enter a number with digits, such as C00010 or SO-0001.",
+            )
+
+
 RULES: dict[type, list[Rule]] = {
     Salesperson: [_email, _not_negative("commission_pct")],
     Currency: [_currency_iso],
@@ -279,4 +292,5 @@ RULES: dict[type, list[Rule]] = {
     PaymentTerms: [_payment_terms],
     SalesSetup: [_sales_setup],
     ErpUser: [_email],
+    NoSeries: [_no_series],
 }
