@@ -354,3 +354,17 @@ def test_write_in_product_must_exist(tx):
 def test_general_setup_is_a_singleton_bootstrapped_with_eur(tx):
     rows = tx(lambda s: s.scalars(select(GeneralSetup)).all())
     assert len(rows) == 1 and rows[0].lcy_code == "EUR"
+
+
+@pytest.mark.parametrize(("field", "value"), [("starting_no", "ABC"), ("starting_no", ""), ("last_no_used", "X")])
+def test_number_series_needs_digits_to_count_up(tx, field, value):
+    data = {"code": "S", "starting_no": "S001"} | {field: value}
+    err = refused(tx, lambda s: records.create(s, T[NoSeries], data))
+    assert_names(err, "No. series S", field, "digits")
+
+
+def test_a_series_that_cannot_count_up_refuses_instead_of_failing(tx):
+    tx(lambda s: s.add(NoSeries(code="OLD", starting_no="ABC")))  # written before the rule existed
+    tx(lambda s: records.update(s, sales_setup(s), {"customer_nos": "OLD"}))
+    err = refused(tx, lambda s: records.create(s, T[Customer], {"name": "X"}))
+    assert err.record == "No. series OLD" and "OLD" in err.fix
