@@ -17,6 +17,7 @@ _COMPONENTS = [
     ("erp", "lead2cash.erp.cli", "app", "The ERP back office: database, API server, users."),
     ("crm", "lead2cash.crm.cli", "app", "The local Dynamics 365 Sales (Dataverse Web API) server."),
     ("jobs", "lead2cash.jobs.cli", "app", "Background jobs: job queue entries, runs, holds."),
+    ("setup", "lead2cash.integration.setup.cli", "app", "Connection to the CRM: connect, test, deploy, enable."),
 ]
 
 for _name, _module, _attr, _help in _COMPONENTS:
@@ -31,7 +32,8 @@ for _name, _module, _attr, _help in _COMPONENTS:
 try:  # top-level commands of the demo (run, demo-data) live with the ERP
     from lead2cash.erp.cli import register_top_level
 
-    register_top_level(app)
+    # the ERP process serves the ERP API with the integration's routers (put together outside ``erp``)
+    register_top_level(app, app_factory="lead2cash.server:create_app")
 except ModuleNotFoundError as exc:
     if exc.name != "lead2cash.erp.cli":
         raise

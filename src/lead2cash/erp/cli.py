@@ -18,6 +18,16 @@ from lead2cash.config import Settings, get_settings
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
+# "module:function" building the web app from a session factory. The top-level CLI names one that adds the
+# integration's routers; this package never imports the integration itself.
+APP_FACTORY = "lead2cash.erp.api.app:create_app"
+
+
+def _web_app(sessions):
+    import importlib
+
+    module, _, name = APP_FACTORY.partition(":")
+    return getattr(importlib.import_module(module), name)(sessions)
 
 
 def _open(database_url: str | None):
@@ -89,11 +99,9 @@ def serve(host: str = typer.Option(None), port: int = typer.Option(None), databa
     """Serve the ERP REST API (OpenAPI at /docs)."""
     import uvicorn
 
-    from lead2cash.erp.api.app import create_app
-
     settings = get_settings()
     _, sessions = _open(database_url)
-    uvicorn.run(create_app(sessions), host=host or settings.erp_host, port=port or settings.erp_port, log_level="info")
+    uvicorn.run(_web_app(sessions), host=host or settings.erp_host, port=port or settings.erp_port, log_level="info")
 
 
 def demo_data(
@@ -128,7 +136,6 @@ def run(
     """Start the system with demo data on the embedded default (SQLite) and print where to reach it."""
     import uvicorn
 
-    from lead2cash.erp.api.app import create_app
     from lead2cash.erp.database import open_database
     from lead2cash.erp.demo import DemoSize, generate
     from lead2cash.erp.model import Customer
@@ -151,9 +158,13 @@ def run(
 
     start_in_process(engine, sessions, settings.erp_database_url())  # background jobs run in this process
     console.print("Background jobs: running in this process (lead2cash jobs list)")
-    uvicorn.run(create_app(sessions), host=host, port=port, log_level="warning")
+    uvicorn.run(_web_app(sessions), host=host, port=port, log_level="warning")
 
 
-def register_top_level(root: typer.Typer) -> None:
+def register_top_level(root: typer.Typer, app_factory: str | None = None) -> None:
+    """Add ``run`` and ``demo-data`` to the root CLI; ``app_factory`` ("module:function") builds the web app."""
+    global APP_FACTORY
+    if app_factory:
+        APP_FACTORY = app_factory
     root.command("demo-data")(demo_data)
     root.command("run")(run)

@@ -171,12 +171,15 @@ def update(session: Session, changes: dict[str, Any], secret_key: str) -> Connec
     for name in ("server_address", "authority"):
         if name in changes:
             changes[name] = normalise_url(str(changes[name] or ""), name)
+    bundle = changes.get("ca_bundle")
+    if bundle and not Path(bundle).is_file():
+        raise invalid(RECORD, "ca_bundle", f"'{bundle}' is not a file", "Give the path of a PEM file.")
+    if bundle:
+        changes["ca_bundle"] = str(Path(bundle).resolve())  # the server may run from another directory
     connection_changed = [n for n in CONNECTION_FIELDS if n in changes and _differs(setup, n, changes[n])]
     if connection_changed and setup.enabled:
         raise invalid(RECORD, connection_changed[0], "cannot change while the connection is enabled",
                       "Disable the connection first.")  # fmt: skip
-    if changes.get("ca_bundle") and not Path(changes["ca_bundle"]).is_file():
-        raise invalid(RECORD, "ca_bundle", f"'{changes['ca_bundle']}' is not a file", "Give the path of a PEM file.")
     if "server_address" in connection_changed:  # another org: what we learnt about the old one is void
         setup.integration_user_id, setup.integration_user_name = None, ""
         setup.solution_deployed, setup.solution_version, setup.solution_deployed_at = False, "", None
