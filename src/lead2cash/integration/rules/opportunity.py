@@ -1,0 +1,1 @@
+"""opportunity rule (placeholder)."""

@@ -1,0 +1,1 @@
+"""uom rule (placeholder)."""
