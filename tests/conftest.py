@@ -69,10 +69,13 @@ def postgres_admin() -> Iterator[Engine]:
 
 
 def schema_url(base_url: str, schema: str) -> str:
-    """``base_url`` with every connection's search_path set to ``schema`` (libpq ``options``)."""
+    """``base_url`` with every connection's search_path set to ``schema`` (libpq ``options``).
+
+    The URL also works in a child process (the concurrency tests hand it to separate writer processes)."""
     parsed = make_url(_psycopg(base_url))
     query = dict(parsed.query)
-    query["options"] = f"-csearch_path={schema}"
+    # Commits need not wait for the disk flush: only a crash of the test server itself could lose them.
+    query["options"] = f"-csearch_path={schema} -csynchronous_commit=off"
     return parsed.set(query=query).render_as_string(hide_password=False)
 
 
