@@ -37,6 +37,15 @@ def test_an_account_missing_a_role_is_refused_and_nothing_is_created(erp, fresh_
     assert erp.client.get(API).json()["solution"]["deployed"] is False
 
 
+def test_an_application_user_without_the_roles_is_refused(erp, crm_org, connection, known_secrets):
+    _connect(erp, crm_org, connection)
+    body = {"admin_client_id": seed.INTEGRATION_CLIENT_ID, "admin_client_secret": known_secrets["client_secret"]}
+    response = erp.client.post(f"{API}/deploy", json=body)
+    assert response.status_code == 422, response.text
+    message = response.json()["error"]["message"]
+    assert "System Administrator" in message and "Solution Customizer" in message
+
+
 def test_wrong_administrator_password(erp, crm_org, connection):
     _connect(erp, crm_org, connection)
     body = {"admin_username": seed.ADMIN_USERNAME, "admin_password": "wrong"}
