@@ -16,7 +16,7 @@ from conftest import effects, wait_for
 from lead2cash.cli import app as cli
 from lead2cash.db import transaction
 from lead2cash.erp.versioning import emit
-from lead2cash.jobs import EntrySpec, JobSpec
+from lead2cash.jobs import EntrySpec, JobSpec, store
 from lead2cash.jobs import scheduler as sched
 from lead2cash.jobs.model import EntryStatus, Job, JobQueueEntry, JobQueueLog, JobStatus, RunResult
 from lead2cash.sqltypes import utcnow
@@ -176,3 +176,20 @@ def test_an_expired_lease_counts_as_an_attempt(jobs_db, make_jobs_queue):
     assert queue.requeue_expired() == [job_id]
     assert job(jobs_db, job_id).status == JobStatus.DEAD
     assert "stopped" in job(jobs_db, job_id).last_error
+
+
+@pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+def test_the_late_end_of_a_given_up_attempt_changes_nothing(jobs_db, make_jobs_queue):
+    first, second = make_jobs_queue(), make_jobs_queue()
+    job_id = first.enqueue(JobSpec("test.record", {"tag": "x"}, max_attempts=3, rerun_delay_s=0))
+    stale, _ = first.claim()
+    with transaction(jobs_db.sessions) as session:  # the first worker froze past its lease
+        session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert second.requeue_expired() == [job_id]
+    current, payload = second.claim()
+    with transaction(jobs_db.sessions) as session:  # the frozen worker wakes up and reports
+        assert store.finish_success(session, job_id, stale.run_id) == []
+        assert store.finish_failure(session, job_id, stale.run_id, "late").superseded
+    assert job(jobs_db, job_id).status == JobStatus.RUNNING and job(jobs_db, job_id).lease_owner == second.name
+    second._execute(current, payload)
+    assert job(jobs_db, job_id).status == JobStatus.SUCCEEDED and job(jobs_db, job_id).attempts == 2

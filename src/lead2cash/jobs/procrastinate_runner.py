@@ -175,7 +175,7 @@ class ProcrastinateQueue(BaseQueue):
                 return
             ctx, payload = self._begin(session, job_id)
         failure, _ = self._execute(ctx, payload)
-        if failure is None:
+        if failure is None or failure.superseded:  # done, or already handed to another worker
             return
         with self.sessions() as session:
             error = session.scalar(select(Job.last_error).where(Job.id == job_id)) or "failed"

@@ -57,9 +57,14 @@ class JobSpec:
 
 @dataclass(frozen=True)
 class Failure:
-    """How a failed attempt ended: retried at ``retry_at``, or dead (``retry_at`` is None)."""
+    """How a failed attempt ended: retried at ``retry_at``, or dead (``retry_at`` is None).
+
+    ``superseded``: the attempt had already been given up (its lease expired and the job was handed on), so
+    its end changes nothing.
+    """
 
     retry_at: datetime | None
+    superseded: bool = False
 
     @property
     def dead(self) -> bool:
@@ -132,6 +137,14 @@ def start_run(session: Session, job: Job, worker: str) -> uuid.UUID:
     return log.id
 
 
+def _superseded(job: Job | None, run_id: uuid.UUID | None, session: Session) -> bool:
+    """True when this attempt's log row was already closed: the attempt was given up and the job handed on."""
+    if job is None or run_id is None:
+        return job is None
+    log = session.get(JobQueueLog, run_id)
+    return log is not None and log.result != RunResult.RUNNING
+
+
 def finish_success(
     session: Session, job_id: int, run_id: uuid.UUID | None, *, idle: bool = False, links: Iterable[str] = ()
 ) -> list[int]:
@@ -139,6 +152,8 @@ def finish_success(
     now = utcnow()
     job = session.get(Job, job_id, with_for_update=True)
     if job is None or job.status in (JobStatus.SUCCEEDED, JobStatus.DEAD, JobStatus.CANCELLED):
+        return []
+    if _superseded(job, run_id, session):
         return []
     job.status = JobStatus.SUCCEEDED
     job.finished_at = now
@@ -173,8 +188,8 @@ def finish_failure(session: Session, job_id: int, run_id: uuid.UUID | None, erro
     now = utcnow()
     error = error[:ERROR_LIMIT]
     job = session.get(Job, job_id, with_for_update=True)
-    if job is None or job.status not in (JobStatus.RUNNING, JobStatus.READY):
-        return Failure(None)
+    if job is None or job.status not in (JobStatus.RUNNING, JobStatus.READY) or _superseded(job, run_id, session):
+        return Failure(None, superseded=True)
     _close_log(session, job, run_id, RunResult.ERROR, error, ())
     job.last_error = error
     job.lease_owner = job.lease_until = None
