@@ -4,9 +4,12 @@ redeployment a no-op, change tracking on and the integration user's roles assign
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from lead2cash.crm import seed
 from lead2cash.integration.setup import solution
+from lead2cash.jobs import EntrySpec, scheduler
+from lead2cash.jobs.model import EntryStatus, JobQueueEntry
 
 API = "/api/v1/integration/setup"
 pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
@@ -91,13 +94,22 @@ def test_deploy_creates_everything_and_redeploy_changes_nothing(erp, fresh_org, 
     assert again.json()["created"] == []
     assert fresh_org.snapshot(TABLES) == snapshot
 
+    with erp.sessions() as session, session.begin():  # the integration's recurring jobs, and another one
+        scheduler.ensure_entry(session, EntrySpec("CUSTOMER", "integration.sync", on_hold=True))
+        scheduler.ensure_entry(session, EntrySpec("CLEANUP", "housekeeping.cleanup", on_hold=True))
     enabled = erp.client.post(f"{API}/enable")
     assert enabled.status_code == 200, enabled.text
     assert enabled.json()["enabled"] is True
+    with erp.sessions() as session:
+        statuses = dict(session.execute(sa.select(JobQueueEntry.key, JobQueueEntry.status)).all())
+    assert statuses == {"CUSTOMER": EntryStatus.READY, "CLEANUP": EntryStatus.ON_HOLD}  # only the integration's
     locked = erp.client.put(API, json={"client_id": "another"})
     assert locked.status_code == 422 and "Disable the connection first" in locked.json()["error"]["fix"]
     disabled = erp.client.post(f"{API}/disable", json={"reason": "maintenance"})
     assert disabled.json()["enabled"] is False and disabled.json()["disable_reason"] == "maintenance"
+    with erp.sessions() as session:
+        statuses = dict(session.execute(sa.select(JobQueueEntry.key, JobQueueEntry.status)).all())
+    assert statuses == {"CUSTOMER": EntryStatus.ON_HOLD, "CLEANUP": EntryStatus.ON_HOLD}
 
 
 def test_enable_refused_while_a_check_fails(erp, crm_org, connection):

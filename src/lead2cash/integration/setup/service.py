@@ -9,7 +9,8 @@ The rules of Business Central's connection setup page, as functions the REST API
   *bidirectional sales order integration*; any order or quote option needs the ERP user that handles it;
   bidirectional orders make the ERP archive orders (Sales & Receivables setup);
 - item availability needs the ERP user the CRM calls the availability service as, with a web service key;
-- enabling runs the connection test first and refuses while any check fails.
+- enabling runs the connection test first and refuses while any check fails; it sets the integration's
+  job queue entries Ready, and disabling puts them On Hold.
 
 Calls to the CRM never run inside a database transaction (SQLite would hold its write lock through them):
 the setup is read in one short transaction, the org is called, and the outcome written in another.
@@ -51,6 +52,7 @@ OPTION_FIELDS = (
     "odata_web_service_user",
 )
 EDITABLE = CONNECTION_FIELDS + OPTION_FIELDS
+JOB_HANDLER_PREFIX = "integration."  # job handlers of the integration (held while the connection is disabled)
 
 
 class SetupFailed(ErpError):
@@ -339,4 +341,18 @@ def set_enabled(sessions: sessionmaker[Session], secret_key: str, enabled: bool,
         setup = get_setup(session, for_update=True)
         setup.enabled = enabled
         setup.disable_reason = "" if enabled else (reason or "Disabled by a user.")[:250]
+        _set_jobs_ready(session, enabled)
     return setup
+
+
+def _set_jobs_ready(session: Session, ready: bool) -> None:
+    """The integration's recurring job queue entries: Ready when enabled, On Hold when disabled."""
+    from lead2cash.jobs import scheduler
+    from lead2cash.jobs.model import EntryStatus, JobQueueEntry
+
+    query = select(JobQueueEntry).where(JobQueueEntry.handler.like(f"{JOB_HANDLER_PREFIX}%"))
+    for entry in session.scalars(query.with_for_update()):
+        if ready:
+            scheduler.resume(session, entry.key)
+        elif entry.status != EntryStatus.ON_HOLD:
+            scheduler.hold(session, entry.key)
