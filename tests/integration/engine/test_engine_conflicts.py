@@ -18,8 +18,8 @@ def synced(engine, crm):
     engine.run("SALESPEOPLE", full=True)
     with engine.sessions() as s, s.begin():
         for i in range(3):
-            records.create(s, records.RecordType(Customer),
-                           {"no": f"K{i}", "name": f"Kunde {i}", "city": "Aalst", "salesperson_code": "AT"})  # fmt: skip
+            values = {"no": f"K{i}", "name": f"Kunde {i}", "city": "Aalst", "salesperson_code": "AT"}
+            records.create(s, records.RecordType(Customer), values)
     to_job, from_job = engine.run("CUSTOMER", full=True)
     assert to_job.inserted == 3 and from_job.failed == 0
     with engine.sessions() as s:
