@@ -1,6 +1,7 @@
 """Fixtures for the manual-operation and full-synchronization tests: a real CRM org over HTTPS, a real ERP.
 
-- ``org``: one seeded CRM server for the module (tests keep apart by unique names); ``org.admin`` is a
+- ``org``: one seeded CRM server for the module (tests keep apart by unique names; ``fresh_org``: one per
+  test); ``org.admin`` is a
   blocking Dataverse client signed in as the org's administrator, to put rows into the CRM as a user would.
 - ``crm``: a blocking Dataverse client for the integration application user (what the operations use).
 - ``erp_env``: a migrated ERP database with the standard mappings and the connection setup stored
@@ -13,8 +14,10 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -64,30 +67,36 @@ class Org:
         return uuid.UUID(self.admin.create("accounts", body))
 
 
-@pytest.fixture(scope="module")
-def org(tmp_path_factory) -> Iterator[Org]:
-    directory = tmp_path_factory.mktemp("manual-org")
+@contextmanager
+def _start_org(directory: Path) -> Iterator[Org]:
     settings = Settings(data_dir=directory, secret_key=f"crm-signing-{uuid.uuid4().hex}")
     app = create_crm_app(settings, seed_options={"integration_secret": SECRET, "admin_password": PASSWORD})
     cert, key = ensure_certificate(directory / "tls")
     server = CrmServer(app, http_port=0, https_port=0, certfile=cert, keyfile=key).start_in_thread()
     url = server.url("https")
     admin_settings = DataverseSettings(
-        url=url,
-        authority=url,
-        tenant_id=TENANT,
-        client_id=seed.INTEGRATION_CLIENT_ID,
-        client_secret=SECRET,
-        ca_bundle=str(cert),
-        username=seed.ADMIN_USERNAME,
-        password=PASSWORD,
-    )
+        url=url, authority=url, tenant_id=TENANT, client_id=seed.INTEGRATION_CLIENT_ID, client_secret=SECRET,
+        ca_bundle=str(cert), username=seed.ADMIN_USERNAME, password=PASSWORD,
+    )  # fmt: skip
     admin = SyncDataverseClient(admin_settings)
     try:
         yield Org(server, str(cert), admin)
     finally:
         admin.close()
         server.stop_thread()
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory) -> Iterator[Org]:
+    with _start_org(tmp_path_factory.mktemp("manual-org")) as started:
+        yield started
+
+
+@pytest.fixture
+def fresh_org(tmp_path) -> Iterator[Org]:
+    """An org of its own for one test (a module overrides ``org`` with it when counts matter)."""
+    with _start_org(tmp_path / "org") as started:
+        yield started
 
 
 @pytest.fixture

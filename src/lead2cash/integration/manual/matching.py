@@ -48,9 +48,14 @@ class MatchReport:
     create_job_id: int | None = None
     sync_job_id: int | None = None
     messages: list[str] = field(default_factory=list)
+    #: with ``schedule=False``: what the caller should create in the CRM and synchronize (and which way)
+    to_create: list[uuid.UUID] = field(default_factory=list)
+    to_sync: list[uuid.UUID] = field(default_factory=list)
+    sync_direction: Direction | None = None
 
     def as_dict(self) -> dict:
-        return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in self.__dict__.items()}
+        keep = ("mapping", "job_id", "coupled", "unmatched", "failed", "create_job_id", "sync_job_id", "messages")
+        return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in self.__dict__.items() if k in keep}
 
 
 def criteria(mapping: TableMapping) -> list[FieldMapping]:
@@ -161,11 +166,14 @@ def match_based_coupling(
     create_new: bool | None = None,
     sync_after: bool | None = None,
     run_id: uuid.UUID | None = None,
+    schedule: bool = True,
 ) -> MatchReport:
     """Couple the uncoupled records of a mapping (or the chosen ones) on a unique match; see the module doc.
 
     ``create_new`` / ``sync_after`` default to the mapping's *create new in case of no match* and *synch.
-    after bulk coupling*. Results go to a coupling job in the synchronization log.
+    after bulk coupling*. Results go to a coupling job in the synchronization log. The creation and the
+    synchronization are queued as one-off jobs; ``schedule=False`` leaves them to the caller instead
+    (``to_create`` / ``to_sync`` of the report), for a background job that runs them itself.
     """
     mapping = crm_side.get_mapping(session, mapping_name)
     create_new = mapping.create_new_if_no_match if create_new is None else create_new
@@ -224,9 +232,11 @@ def match_based_coupling(
     report.unmatched = len(unmatched)
     if unmatched:
         if create_new and mapping.name != "SALESPEOPLE" and mapping.direction.includes(Direction.TO_CRM):
-            report.create_job_id = schedule_sync(
-                session, mapping, Direction.TO_CRM, erp_ids=unmatched, only_coupled=False
-            )
+            report.to_create = unmatched
+            if schedule:
+                report.create_job_id = schedule_sync(
+                    session, mapping, Direction.TO_CRM, erp_ids=unmatched, only_coupled=False
+                )
             report.messages.append(f"{len(unmatched)} records without a unique match will be created in the CRM.")
         else:
             report.failed += len(unmatched)
@@ -237,7 +247,9 @@ def match_based_coupling(
             report.messages.append(message)
             joblog.error(job, mapping.name, None, message, detail=", ".join(map(str, unmatched[:50])))
     if sync_after and newly:
-        report.sync_job_id = schedule_sync(session, mapping, _sync_direction(mapping), erp_ids=newly)
+        report.to_sync, report.sync_direction = newly, _sync_direction(mapping)
+        if schedule:
+            report.sync_job_id = schedule_sync(session, mapping, report.sync_direction, erp_ids=newly)
     joblog.finish(job, coupled=report.coupled, failed=report.failed)
     return report
 
