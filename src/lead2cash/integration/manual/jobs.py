@@ -46,9 +46,9 @@ def _counterparts(session, mapping: TableMapping, erp_ids: list[uuid.UUID], crm_
         Coupling.erp_table == mapping.erp_table, Coupling.crm_entity == mapping.crm_entity
     )
     for page in chunks(erp_ids):
-        pairs.update(session.execute(base.where(Coupling.erp_id.in_(page))).tuples())
+        pairs.update((e, c) for e, c in session.execute(base.where(Coupling.erp_id.in_(page))))
     for page in chunks(crm_ids):
-        pairs.update(session.execute(base.where(Coupling.crm_id.in_(page))).tuples())
+        pairs.update((e, c) for e, c in session.execute(base.where(Coupling.crm_id.in_(page))))
     return pairs
 
 
