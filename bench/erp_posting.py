@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from datetime import date
@@ -60,11 +61,14 @@ def main() -> None:
                 )
                 numbers.append(header.no)
     created = time.perf_counter() - start
+    print(f"created {args.orders} orders in {created:.1f}s", file=sys.stderr, flush=True)
 
     start = time.perf_counter()
-    for no in numbers:
+    for done, no in enumerate(numbers, 1):
         with sessions() as s, s.begin():
             posting.post(s, documents.get_document(s, SalesDocumentType.ORDER, no, for_update=True))
+        if done % 1000 == 0:
+            print(f"posted {done} in {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
     posted = time.perf_counter() - start
 
     with sessions() as s:
