@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from lead2cash.erp.api.app import API_PREFIX
 from lead2cash.erp.api.app import create_app as create_erp_app
-from lead2cash.integration.api import setup
+from lead2cash.integration.api import fullsync, manual, setup
 
 
 def create_app(sessions: sessionmaker[Session], *, secret_key: str | None = None) -> FastAPI:
@@ -22,4 +22,6 @@ def create_app(sessions: sessionmaker[Session], *, secret_key: str | None = None
     app = create_erp_app(sessions)
     app.state.secret_key = secret_key
     app.include_router(setup.router(), prefix=API_PREFIX)
+    app.include_router(manual.router(), prefix=API_PREFIX)
+    app.include_router(fullsync.router(), prefix=API_PREFIX)
     return app
