@@ -165,3 +165,16 @@ def test_openapi_lists_document_endpoints(api):
     paths = api.get("/openapi.json").json()["paths"]
     for path in ("/api/v1/sales-orders/{no}/post", "/api/v1/payments", "/api/v1/item-availability"):
         assert path in paths
+
+
+def test_lists_page_by_row_version_and_entry_no(api):
+    for _ in range(3):
+        api.post("/api/v1/sales-orders", json={"sell_to_customer_no": "C1"})
+    first = api.get("/api/v1/sales-orders", params={"limit": 2}).json()
+    assert len(first["items"]) == 2 and first["next"] == first["items"][-1]["row_version"]
+    rest = api.get("/api/v1/sales-orders", params={"limit": 2, "row_version_gt": first["next"]}).json()
+    assert [x["no"] for x in first["items"] + rest["items"]] == ["SO1001", "SO1002", "SO1003"]
+    assert rest["next"] is None
+    entries = api.get("/api/v1/item-ledger-entries", params={"limit": 1}).json()
+    assert entries["next"] == 1
+    assert api.get("/api/v1/item-ledger-entries", params={"entry_no_gt": 1}).json()["items"][0]["item_no"] == "I2"

@@ -184,6 +184,11 @@ def _posted(session: Session, header_model, line_model, no: str) -> dict[str, An
     return body
 
 
+def _page(items: list[dict[str, Any]], limit: int, key: str) -> dict[str, Any]:
+    """A page in key order; ``next`` is the value to pass as ``<key>_gt`` for the next page (None at the end)."""
+    return {"items": items, "next": items[-1][key] if len(items) == limit else None}
+
+
 def _payment_result(result: payments.PaymentResult) -> dict[str, Any]:
     return {
         "entry": archive.snapshot(result.entry),
@@ -239,7 +244,7 @@ def router() -> APIRouter:
         if customer_no:
             stmt = stmt.where(SalesInvoiceHeader.sell_to_customer_no == customer_no.upper())
         rows = session.scalars(stmt.order_by(SalesInvoiceHeader.row_version).limit(limit))
-        return {"items": [archive.snapshot(x) | {"row_version": x.row_version} for x in rows]}
+        return _page([archive.snapshot(x) | {"row_version": x.row_version} for x in rows], limit, "row_version")
 
     @api.get("/posted-sales-invoices/{no}", tags=["Posted documents"])
     def read_invoice(no: str, session: Session = db, _=Depends(readers)):
@@ -267,7 +272,7 @@ def router() -> APIRouter:
         if document_no:
             stmt = stmt.where(CustLedgerEntry.document_no == document_no.upper())
         rows = session.scalars(stmt.order_by(CustLedgerEntry.entry_no).limit(limit))
-        return {"items": [archive.snapshot(x) for x in rows]}
+        return _page([archive.snapshot(x) for x in rows], limit, "entry_no")
 
     @api.get("/item-ledger-entries", tags=["Ledgers"])
     def item_entries(
@@ -281,7 +286,7 @@ def router() -> APIRouter:
         if item_no:
             stmt = stmt.where(ItemLedgerEntry.item_no == item_no.upper())
         rows = session.scalars(stmt.order_by(ItemLedgerEntry.entry_no).limit(limit))
-        return {"items": [archive.snapshot(x) for x in rows]}
+        return _page([archive.snapshot(x) for x in rows], limit, "entry_no")
 
     @api.post("/payments", tags=["Payments"], status_code=201)
     def post_payment(body: PaymentIn, session: Session = db, _=Depends(writers)):
@@ -352,7 +357,7 @@ def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers
         if your_reference:
             stmt = stmt.where(SalesHeader.your_reference == your_reference)
         rows = session.scalars(stmt.order_by(SalesHeader.row_version).limit(limit))
-        return {"items": [_doc(x) for x in rows]}
+        return _page([_doc(x) for x in rows], limit, "row_version")
 
     @api.post(f"/{path}", tags=tag, status_code=201, operation_id=f"create_{op}")
     def create(body: SalesHeaderIn, session: Session = db, _=Depends(writers)):
