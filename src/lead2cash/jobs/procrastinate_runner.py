@@ -23,7 +23,8 @@ from datetime import timedelta
 import procrastinate
 from procrastinate import exceptions as pexc
 from procrastinate.jobs import Status
-from sqlalchemy import Engine, inspect, select, update
+from psycopg.conninfo import make_conninfo
+from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +36,7 @@ from lead2cash.sqltypes import utcnow
 
 TASK = "lead2cash.run_job"
 QUEUE = "lead2cash"
+SCHEMA_LOCK = 0x6C326373  # advisory lock key held while procrastinate's schema is installed
 LOST = "the worker running this attempt stopped (no heartbeat)"
 
 
@@ -58,8 +60,21 @@ class _StoreDecides(procrastinate.BaseRetryStrategy):
 
 
 def conninfo(url: str) -> str:
-    """A libpq URI for a SQLAlchemy PostgreSQL URL (keeping options such as the search path)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """A libpq connection string for a SQLAlchemy PostgreSQL URL, query options (search path …) included.
+
+    Built as ``key=value`` pairs from the parsed URL: SQLAlchemy reads ``+`` in a query as a space, a libpq
+    URI would not, so re-rendering the URL could change an ``options`` value.
+    """
+    parsed = make_url(url)
+    parts = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "dbname": parsed.database,
+        "user": parsed.username,
+        "password": parsed.password,
+    }
+    parts.update({k: v if isinstance(v, str) else " ".join(v) for k, v in parsed.query.items()})
+    return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
 
 
 class ProcrastinateQueue(BaseQueue):
@@ -95,11 +110,20 @@ class ProcrastinateQueue(BaseQueue):
 
     # -- schema -------------------------------------------------------------------------------------------
     def ensure_schema(self, engine: Engine) -> bool:
-        """Install procrastinate's tables in the database (schema of the search path) unless present."""
-        if inspect(engine).has_table("procrastinate_jobs"):
-            return False
-        self._sync_app().schema_manager.apply_schema()
-        return True
+        """Install procrastinate's tables in the database (schema of the search path) unless present.
+
+        Workers starting together take turns (an advisory lock), so only the first one installs them.
+        """
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            try:
+                if inspect(conn).has_table("procrastinate_jobs"):
+                    return False
+                self._sync_app().schema_manager.apply_schema()
+                return True
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+                conn.commit()
 
     # -- dispatching --------------------------------------------------------------------------------------
     def _sync_app(self) -> procrastinate.App:
