@@ -37,6 +37,8 @@ TRACKED = ("account", "contact", "product", "transactioncurrency", "uomschedule"
 @dataclass
 class Org:
     server: CrmServer
+    secret: str = SECRET
+    tenant: str = TENANT
 
     @property
     def url(self) -> str:
