@@ -15,8 +15,10 @@ from lead2cash.integration.engine import run_mapping
 
 def main(erp_url: str, crm_url: str, secret: str, tenant: str, mapping: str, full: str, page_size: str) -> None:
     engine, sessions = open_database(erp_url, migrate=False)
-    settings = DataverseSettings(url=crm_url, client_id=seed.INTEGRATION_CLIENT_ID, client_secret=secret,
-                                 tenant_id=tenant, authority=crm_url, backoff_initial=0.02, backoff_max=0.2)  # fmt: skip
+    settings = DataverseSettings(
+        url=crm_url, client_id=seed.INTEGRATION_CLIENT_ID, client_secret=secret, tenant_id=tenant, authority=crm_url,
+        backoff_initial=0.02, backoff_max=0.2,
+    )  # fmt: skip
     with SyncDataverseClient(settings) as client:
         run_mapping(sessions, client, mapping, full=full == "1", page_size=int(page_size))
     engine.dispose()

@@ -37,8 +37,9 @@ def add_customers(engine, prefix: str = "X") -> None:
 
 def run_child(engine, step: str, *, full: bool) -> int:
     env = {**os.environ, "L2C_FAULT_AT": step}
-    args = [sys.executable, str(CHILD), engine.db.url, engine.org.url, engine.org.secret, engine.org.tenant, "CUSTOMER", "1" if full else "0",
-            "10"]  # fmt: skip
+    org = engine.org
+    mode = "1" if full else "0"
+    args = [sys.executable, str(CHILD), engine.db.url, org.url, org.secret, org.tenant, "CUSTOMER", mode, "10"]
     return subprocess.run(args, env=env, timeout=120, capture_output=True).returncode
 
 
@@ -96,7 +97,7 @@ def test_crm_faults_complete_without_duplicates(engine, crm, fault):
     add_customers(engine)
     engine.org.server.app.state.l2c_faults.configure(fault)
     try:
-        to_job, from_job = engine.run("CUSTOMER", full=True, page_size=10)
+        to_job, _ = engine.run("CUSTOMER", full=True, page_size=10)
     finally:
         engine.org.server.app.state.l2c_faults.configure(FaultConfig())
     assert to_job.failed == 0, [e.message for e in to_job.errors]
