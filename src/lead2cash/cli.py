@@ -18,6 +18,7 @@ _COMPONENTS = [
     ("crm", "lead2cash.crm.cli", "app", "The local Dynamics 365 Sales (Dataverse Web API) server."),
     ("jobs", "lead2cash.jobs.cli", "app", "Background jobs: job queue entries, runs, holds."),
     ("setup", "lead2cash.integration.setup.cli", "app", "Connection to the CRM: connect, test, deploy, enable."),
+    ("sync", "lead2cash.integration.cli", "app", "Run the synchronization of a mapping or of all mappings."),
     ("couple", "lead2cash.integration.manual.cli", "app", "Couple, uncouple, match and synchronize records by hand."),
     ("fullsync", "lead2cash.integration.fullsync_cli", "app", "Full synchronization: review, start, progress."),
 ]
