@@ -20,6 +20,7 @@ def _pair(session, org, rows, tag, i, *, skipped=False, failed=True):
     customer = rows.customer(session, f"E{tag}{i}", f"Err {i}")
     row = org.account(f"Err {tag} {i}")
     c = couple(session, "customer", customer.id, "account", row)
+    c.erp_row_version, c.crm_version = customer.row_version, 1  # synchronized once
     c.skipped = skipped
     c.last_to_crm_result = SyncResult.FAILURE if failed else SyncResult.SUCCESS
     c.last_error = f"Salesperson X{i} is not coupled" if failed else None
@@ -83,3 +84,16 @@ def test_delete_records_deletes_the_crm_row_when_the_erp_record_is_gone(erp_env,
     with transaction(erp_env.sessions) as session:
         assert sync_errors.delete_records(session, crm, [c.id]).done == 1
     assert crm.find("accounts", str(row)) is None
+
+
+def test_a_counterpart_never_created_is_not_deleted_but_can_be_restored(erp_env, org, crm, tag, rows):
+    with transaction(erp_env.sessions) as session:
+        customer, row, c = _pair(session, org, rows, tag, 1)
+        c.crm_version = None  # its first send failed: the CRM row the coupling names was never made
+    org.admin.delete("accounts", str(row))
+    with transaction(erp_env.sessions) as session:
+        assert sync_errors.list_errors(session, crm)["lines"][0]["pending"] is True
+        refused = sync_errors.delete_records(session, crm, [c.id])
+        assert refused.done == 0 and "never created" in refused.failed[0]
+        assert session.get(Customer, customer.id) is not None
+        assert sync_errors.restore_records(session, crm, [c.id]).done == 1

@@ -105,12 +105,18 @@ def list_errors(session: Session, crm=None, *, mapping: str | None = None, limit
             "crm_id": str(c.crm_id),
             "crm_exists": None if crm_alive is None else c.crm_id in crm_alive,
             "skipped": c.skipped,
+            "pending": _pending(c),
             "last_to_crm_result": c.last_to_crm_result.value if c.last_to_crm_result else None,
             "last_from_crm_result": c.last_from_crm_result.value if c.last_from_crm_result else None,
             "last_error": c.last_error,
             "last_job_id": str(c.last_to_crm_job_id or c.last_from_crm_job_id or "") or None,
         })  # fmt: skip
     return {"total": total, "offset": offset, "lines": lines}
+
+
+def _pending(c: Coupling) -> bool:
+    """A failed first insert: the engine keeps a coupling to a counterpart that was never created."""
+    return c.crm_version is None or c.erp_row_version is None
 
 
 def _chosen(session: Session, coupling_ids: Iterable[int]) -> list[Coupling]:
@@ -222,6 +228,10 @@ def delete_records(session: Session, crm, coupling_ids: Iterable[int]) -> Action
     for c, erp_ok, crm_ok in _broken(session, crm, coupling_ids):
         if erp_ok and crm_ok:
             report.failed.append(f"{c.erp_table} {c.erp_id}: both sides exist; delete the coupling instead.")
+            continue
+        if (erp_ok and c.crm_version is None) or (crm_ok and c.erp_row_version is None):
+            report.failed.append(f"{c.erp_table} {c.erp_id}: the other side was never created (its first "
+                                 "synchronization failed); retry it or delete the coupling.")  # fmt: skip
             continue
         try:
             with session.begin_nested():
