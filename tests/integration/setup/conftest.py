@@ -3,8 +3,11 @@
 - ``crm_org``: one seeded org for the module (connection tests and refused deployments change nothing in it);
   ``fresh_org``: a new org for one test (deployments that create things). Both are ``Org`` objects with the
   running server, its URL, its certificate and helpers to sign in and change roles as the administrator.
-- ``erp``: the ERP process's API (``lead2cash.server.create_app``) on a migrated ERP database, with a
-  ``TestClient`` for an administrator (``erp.client``) and the other roles (``erp.client_as(role)``).
+- ``erp``: the ERP process's API (``lead2cash.server.create_app``) on the module's migrated ERP database
+  (``erp_module_db``; a module restricts it to SQLite with ``pytest.mark.parametrize("erp_module_db",
+  ["sqlite"], indirect=True, scope="module")``), with a ``TestClient`` for an
+  administrator (``erp.client``) and the other roles (``erp.client_as(role)``); the setup row and job queue
+  entries are removed after each test.
 - ``connection(org, **overrides)``: the setup fields (PUT body) for the org's integration application user.
 """
 
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from lead2cash.config import Settings
@@ -136,13 +140,25 @@ class Erp:
         return TestClient(self.app, headers={"Authorization": f"Bearer {self.users[role]}"})
 
 
-@pytest.fixture
-def erp(erp_db, erp_users) -> Iterator[Erp]:
+@pytest.fixture(scope="module")
+def erp_module_app(erp_module_db):
     from lead2cash.server import create_app
 
-    app = create_app(erp_db.sessions, secret_key=ERP_SECRET_KEY)
-    with TestClient(app, headers={"Authorization": f"Bearer {erp_users['administrator']}"}) as client:
-        yield Erp(app, erp_db.sessions, erp_db.engine, erp_users, client)
+    return create_app(erp_module_db.sessions, secret_key=ERP_SECRET_KEY)
+
+
+@pytest.fixture
+def erp(erp_module_db, erp_module_users, erp_module_app) -> Iterator[Erp]:
+    """The ERP API on the module's database; the setup row and job queue entries are removed afterwards."""
+    from lead2cash.integration.setup.model import ConnectionSetup
+    from lead2cash.jobs.model import JobQueueEntry
+
+    headers = {"Authorization": f"Bearer {erp_module_users['administrator']}"}
+    with TestClient(erp_module_app, headers=headers) as client:
+        yield Erp(erp_module_app, erp_module_db.sessions, erp_module_db.engine, erp_module_users, client)
+    with erp_module_db.sessions() as session, session.begin():
+        session.execute(sa.delete(ConnectionSetup))
+        session.execute(sa.delete(JobQueueEntry))
 
 
 def _connection(org: Org, **overrides) -> dict:

@@ -6,26 +6,30 @@ from __future__ import annotations
 import json
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from lead2cash.cli import app
 from lead2cash.config import get_settings
 from lead2cash.crm import seed
+from lead2cash.integration.setup.model import ConnectionSetup
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("erp_module_db", ["sqlite"], indirect=True, scope="module")
 
 
 @pytest.fixture
-def run(erp_db, known_secrets, monkeypatch):
+def run(erp_module_db, known_secrets, monkeypatch):
     monkeypatch.setenv("L2C_SECRET_KEY", known_secrets["erp_secret_key"])
     get_settings.cache_clear()
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None):
-        return runner.invoke(app, ["setup", *args, "--database-url", erp_db.url], env=env)
+        return runner.invoke(app, ["setup", *args, "--database-url", erp_module_db.url], env=env)
 
     yield invoke
     get_settings.cache_clear()
+    with erp_module_db.sessions() as session, session.begin():
+        session.execute(sa.delete(ConnectionSetup))
 
 
 def test_connect_deploy_test_enable_disable(run, crm_org, known_secrets, password):

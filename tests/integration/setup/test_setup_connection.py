@@ -10,7 +10,7 @@ from lead2cash.crm import seed
 from lead2cash.crm.tls import ensure_certificate
 
 API = "/api/v1/integration/setup"
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("erp_module_db", ["sqlite"], indirect=True, scope="module")
 
 
 def _checks(body: dict) -> dict[str, dict]:

@@ -12,7 +12,7 @@ from lead2cash.jobs import EntrySpec, scheduler
 from lead2cash.jobs.model import EntryStatus, JobQueueEntry
 
 API = "/api/v1/integration/setup"
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("erp_module_db", ["sqlite"], indirect=True, scope="module")
 ALICIA = seed.salesperson_id(seed.SALESPEOPLE[0][2])
 TABLES = [solution.STATISTICS_TABLE, *sorted({c.table for c in solution.COLUMNS}), *solution.TRACKED_TABLES]
 

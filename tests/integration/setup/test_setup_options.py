@@ -10,7 +10,7 @@ from lead2cash.erp.model import ErpUser
 from lead2cash.erp.model.setup import SalesSetup
 
 API = "/api/v1/integration/setup"
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
+pytestmark = pytest.mark.parametrize("erp_module_db", ["sqlite"], indirect=True, scope="module")
 
 
 def test_order_modes_exclude_each_other_and_need_a_user(erp):
