@@ -116,3 +116,32 @@ def test_a_mapping_without_criteria_is_refused(erp_env, crm):
             row.use_for_matching = False
         with pytest.raises(ValidationFailed, match="no field marked"):
             match_based_coupling(session, crm, "CONTACT")
+
+
+def test_statements_per_page_do_not_grow_with_the_number_of_records(erp_env, org, crm, tag, rows):
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def couple_batch(n: int, prefix: str) -> int:
+        with transaction(erp_env.sessions) as session:
+            _criteria(session, "CUSTOMER", ("name", 0, False))
+            for i in range(n):
+                rows.customer(session, f"{prefix}{tag}{i}", f"Bulk {prefix} {tag} {i}")
+        org.admin.create_multiple("accounts", [{"name": f"Bulk {prefix} {tag} {i}", "customertypecode": 3}
+                                               for i in range(n)])  # fmt: skip
+        statements.clear()
+        event.listen(erp_env.db.engine, "before_cursor_execute", count)
+        try:
+            with transaction(erp_env.sessions) as session:
+                report = match_based_coupling(session, crm, "CUSTOMER", create_new=False, sync_after=False)
+        finally:
+            event.remove(erp_env.db.engine, "before_cursor_execute", count)
+        assert report.coupled == n
+        return len(statements)
+
+    few, many = couple_batch(4, "S"), couple_batch(60, "M")
+    assert many == few, (few, many)
