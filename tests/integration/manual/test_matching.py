@@ -145,3 +145,17 @@ def test_statements_per_page_do_not_grow_with_the_number_of_records(erp_env, org
 
     few, many = couple_batch(4, "S"), couple_batch(60, "M")
     assert many == few, (few, many)
+
+
+def test_units_of_measure_match_unit_group_names_by_default(erp_env, org, crm, tag):
+    from lead2cash.erp.model.items import UnitOfMeasure
+
+    code = f"U{tag}"
+    group = org.admin.create("uomschedules", {"name": f"Group {tag}", "baseuomname": code.lower()})
+    with transaction(erp_env.sessions) as session:
+        unit = UnitOfMeasure(code=code, description="unit")
+        session.add(unit)
+        session.flush()
+        report = match_based_coupling(session, crm, "UNIT OF MEASURE", create_new=False, sync_after=False)
+        assert report.coupled == 1
+        assert str(couplings.by_erp_ids(session, "unit_of_measure", [unit.id])[unit.id].crm_id) == group
