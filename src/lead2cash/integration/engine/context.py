@@ -57,6 +57,8 @@ class SyncContext:
     base_currency_id: uuid.UUID | None = None
     entities: dict[str, CrmEntity] = field(default_factory=dict)
     page_size: int = 500
+    #: what entity rules looked up for the page being processed (keyed by rule)
+    scratch: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, sessions: sessionmaker[Session], client: Any, *, page_size: int = 500) -> SyncContext:

@@ -101,6 +101,7 @@ class _Page:
         matched = self.rule.match_crm(self.ctx, s, uncoupled) if uncoupled else {}
         taken = by_crm_ids(s, m.crm_entity, matched.values()) if matched else {}
         self.to_crm = Converter(self.ctx, s, m, TO).prepare_erp(records)
+        self.rule.prepare_erp(self.ctx, s, records)
         check_crm: list[tuple[Any, Coupling]] = []
         for record in records:
             coupling = couplings.get(record.id)

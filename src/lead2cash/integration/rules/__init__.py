@@ -44,6 +44,12 @@ class EntityRule:
         """CRM rows that uncoupled ERP records should be coupled to instead of creating new ones."""
         return {}
 
+    def prepare_erp(self, ctx: SyncContext, session: Session, records: list[Any]) -> None:
+        """Before a page of ERP records is converted: look up what the other hooks need, set-based."""
+
+    def prepare_crm(self, ctx: SyncContext, session: Session, rows: list[dict]) -> None:
+        """Before a page of CRM rows is converted: look up what the other hooks need, set-based."""
+
     def check_erp(self, ctx: SyncContext, session: Session, record: Any) -> None:
         """Refuse a record before anything is written (raise ``TransferError``)."""
 
