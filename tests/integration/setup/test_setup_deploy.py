@@ -103,6 +103,7 @@ def test_deploy_creates_everything_and_redeploy_changes_nothing(erp, fresh_org, 
     with erp.sessions() as session:
         statuses = dict(session.execute(sa.select(JobQueueEntry.key, JobQueueEntry.status)).all())
     assert statuses == {"CUSTOMER": EntryStatus.READY, "CLEANUP": EntryStatus.ON_HOLD}  # only the integration's
+    assert erp.client.get(API).json()["synchronization"]["scheduled_jobs"]["text"] == "1 of 1"
     locked = erp.client.put(API, json={"client_id": "another"})
     assert locked.status_code == 422 and "Disable the connection first" in locked.json()["error"]["fix"]
     disabled = erp.client.post(f"{API}/disable", json={"reason": "maintenance"})
@@ -110,6 +111,7 @@ def test_deploy_creates_everything_and_redeploy_changes_nothing(erp, fresh_org, 
     with erp.sessions() as session:
         statuses = dict(session.execute(sa.select(JobQueueEntry.key, JobQueueEntry.status)).all())
     assert statuses == {"CUSTOMER": EntryStatus.ON_HOLD, "CLEANUP": EntryStatus.ON_HOLD}
+    assert erp.client.get(API).json()["synchronization"]["scheduled_jobs"]["text"] == "0 of 1"
 
 
 def test_enable_refused_while_a_check_fails(erp, crm_org, connection):

@@ -28,4 +28,7 @@ def test_use_default_synchronization_setup(erp):
     response = erp.client.post(f"{API}/use-default-synchronization-setup")
     assert response.status_code == 200, response.text
     assert response.json()["mappings"] == [spec.name for spec in MAPPINGS]
+    status = erp.client.get(API).json()["synchronization"]
+    assert status["table_mappings"] == len(MAPPINGS)
+    assert status["scheduled_jobs"] == {"active": 0, "total": 0, "text": "0 of 0"}
     assert erp.client_as("order_processor").post(f"{API}/use-default-synchronization-setup").status_code == 403

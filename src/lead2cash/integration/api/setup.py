@@ -1,6 +1,7 @@
 """``/api/v1/integration/setup``: the connection setup page as an API (administrators only).
 
-``GET`` shows the setup (the client secret only as ``***`` with ``has_secret``); ``PUT``/``PATCH`` change
+``GET`` shows the setup (the client secret only as ``***`` with ``has_secret``) and where synchronization
+stands (mappings, active scheduled jobs, full synchronization); ``PUT``/``PATCH`` change
 the fields given; ``POST …/test`` runs the connection checks; ``POST …/deploy`` deploys the integration
 solution with an administrator account sent in the body and never stored; ``POST …/enable`` and
 ``…/disable``; ``POST …/use-default-synchronization-setup`` recreates the standard mappings.
@@ -20,6 +21,7 @@ from lead2cash.config import get_settings
 from lead2cash.db import transaction
 from lead2cash.erp.api.auth import ADMINS, current_user, require
 from lead2cash.integration.setup import service
+from lead2cash.integration.setup.status import synchronization_status
 
 PREFIX = "/integration/setup"
 TAGS = ["Integration connection setup"]
@@ -75,7 +77,7 @@ def router() -> APIRouter:
     @api.get("", operation_id="get_connection_setup", summary="The connection setup (secrets masked)")
     def read(request: Request, _: str = Depends(_admin)) -> dict[str, Any]:
         with transaction(request.app.state.sessions) as session:
-            return service.view(service.get_setup(session))
+            return {**service.view(service.get_setup(session)), "synchronization": synchronization_status(session)}
 
     @api.put("", operation_id="put_connection_setup", summary="Change connection setup fields")
     @api.patch("", operation_id="patch_connection_setup", summary="Change connection setup fields")

@@ -37,6 +37,7 @@ from lead2cash.integration.dataverse import AuthenticationError, DataverseClient
 from lead2cash.integration.dataverse.auth import MICROSOFT_AUTHORITY
 from lead2cash.integration.setup import checks, crypto, solution
 from lead2cash.integration.setup.model import SETUP_ID, ConnectionSetup
+from lead2cash.integration.setup.status import JOB_HANDLER_PREFIX
 from lead2cash.sqltypes import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,6 @@ OPTION_FIELDS = (
     "odata_web_service_user",
 )
 EDITABLE = CONNECTION_FIELDS + OPTION_FIELDS
-JOB_HANDLER_PREFIX = "integration."  # job handlers of the integration (held while the connection is disabled)
 
 
 class SetupFailed(ErpError):
