@@ -1,7 +1,8 @@
 """The ERP process's web application: the ERP API plus the integration's routers.
 
 The ERP package must not import the integration, so the two are put together here, outside both. The
-top-level CLI (``lead2cash serve`` / ``lead2cash run``) serves this application.
+top-level CLI's ``lead2cash erp serve`` and ``lead2cash run`` serve this application (the root CLI names
+it as the ERP CLI's app factory).
 """
 
 from __future__ import annotations
