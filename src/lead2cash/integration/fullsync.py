@@ -211,10 +211,25 @@ def start(session: Session, names: list[str] | None = None) -> list[FullSyncLine
 
 
 def restart(session: Session, name: str) -> FullSyncLine:
-    """Run a finished or failed line again (its dependents that have not started yet will wait for it)."""
+    """Run a finished or failed line again.
+
+    A failed line's job gets a fresh set of attempts, so the lines waiting for it start when it succeeds;
+    a finished line gets a new job.
+    """
     line = _line(session, name)
+    refresh(session)
     if line.status in (LineStatus.READY, LineStatus.IN_PROCESS):
         raise Conflict(f"Line {name} is still running.", record=name, fix="Wait until it has finished.")
+    job_id = queue_job_id(line)
+    job = session.get(Job, job_id) if job_id is not None else None
+    line.started_at, line.finished_at = utcnow(), None
+    line.to_crm_job_id = line.from_crm_job_id = None
+    line.to_crm_status = line.from_crm_status = PassStatus.NONE
+    if job is not None and store.retry_dead(session, job.id):
+        job.external_id = None  # a scale-out runner sends it again
+        line.status = LineStatus.READY
+        session.flush()
+        return line
     line.status, line.job_id = LineStatus.NOT_STARTED, None
     session.flush()
     start(session, [name])

@@ -137,21 +137,41 @@ def test_couple_line_couples_on_match_and_creates_the_rest(erp_env, org, crm):
     assert len(crm.query("accounts", select=["name"], filter="name eq 'Solo'")) == 1
 
 
-def test_a_failing_line_keeps_its_dependents_waiting(erp_env, crm, monkeypatch):
+def test_a_failing_line_keeps_its_dependents_waiting_until_restarted(erp_env, crm, monkeypatch):
     _customers(erp_env.sessions, "Waiting")
+    real, broken = sync_engine.run_mapping, {"CURRENCY"}
 
-    def broken(sessions, client, name, **kw):
-        raise RuntimeError(f"{name} cannot be read")
+    def flaky(sessions, client, name, **kw):
+        if name in broken:
+            raise RuntimeError(f"{name} cannot be read")
+        return real(sessions, client, name, **kw)
 
-    monkeypatch.setattr(sync_engine, "run_mapping", broken)
+    monkeypatch.setattr(sync_engine, "run_mapping", flaky)
     with transaction(erp_env.sessions) as session:
         fullsync.generate(session, crm)
         fullsync.start(session)
-    EmbeddedQueue(erp_env.sessions, workers=1).run_until_idle()
+    queue = EmbeddedQueue(erp_env.sessions, workers=1)
+    queue.run_until_idle()
     with transaction(erp_env.sessions) as session:
         lines = {p["name"]: p for p in fullsync.progress(session)}
         assert lines["CUSTOMER"]["status"] == "Ready" and lines["CUSTOMER"]["to_crm"]["status"] == ""
         job = session.get(Job, lines["CURRENCY"]["job_id"])
         assert job.attempts == 1 and "CURRENCY cannot be read" in job.last_error
         assert not session.get(TableMapping, "CURRENCY").full_sync_running
+        job.run_after = job.created_at  # the second attempt is due now instead of after the rerun delay
+    queue.run_until_idle()
+    with transaction(erp_env.sessions) as session:
+        lines = {p["name"]: p for p in fullsync.progress(session)}
+        assert lines["CURRENCY"]["status"] == "Error" and "cannot be read" in lines["CURRENCY"]["job_error"]
+        assert lines["CUSTOMER"]["status"] == "Ready"
     assert crm.query("accounts", select=["name"], filter="name eq 'Waiting'") == []
+
+    broken.clear()
+    with transaction(erp_env.sessions) as session:
+        assert fullsync.restart(session, "CURRENCY").status.value == "Ready"
+    queue.run_until_idle()
+    with transaction(erp_env.sessions) as session:
+        lines = {p["name"]: p for p in fullsync.progress(session)}
+        assert lines["CURRENCY"]["status"] == lines["CUSTOMER"]["status"] == "Finished"
+        assert fullsync.restart(session, "CUSTOMER").status.value == "Ready"  # a finished line runs again
+    assert len(crm.query("accounts", select=["name"], filter="name eq 'Waiting'")) == 1
