@@ -60,7 +60,8 @@ class UnitRule(EntityRule):
         if insert:
             payload.setdefault("name", record.code)
             payload.setdefault("baseuomname", record.code)
-            return
+
+    def check_erp(self, ctx: SyncContext, session: Session, record: Any) -> None:
         found = ctx.scratch.get(KEY, {})
         group = found.get("groups", {}).get(record.code)
         count = len(found.get("units", {}).get(group, ())) if group else 1

@@ -1,0 +1,95 @@
+"""Master data both ways: units, items and the default price list, contacts; coupling existing data."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from lead2cash.erp.model import Contact, Customer, Item, UnitOfMeasure
+from lead2cash.erp.model.enums import ContactType
+from lead2cash.erp.services import records
+from lead2cash.integration.coupling_model import Coupling
+from lead2cash.integration.couplings import couple
+
+
+def create(engine, model, series=None, **values):
+    with engine.sessions() as s, s.begin():
+        return records.create(s, records.RecordType(model, series), values).id
+
+
+def coupled(engine, erp_id) -> uuid.UUID:
+    with engine.sessions() as s:
+        return s.scalars(select(Coupling.crm_id).where(Coupling.erp_id == erp_id)).one()
+
+
+def test_units_items_products_and_default_price_list(engine, crm):
+    create(engine, UnitOfMeasure, code="PCS", description="Pieces")
+    item_id = create(engine, Item, no="1000", description="Bicycle", base_unit_of_measure="PCS",
+                     unit_price=Decimal("199.90"), unit_cost=Decimal("120"))  # fmt: skip
+    [uom_job] = engine.run("UNIT OF MEASURE", full=True)
+    assert uom_job.inserted == 1, [e.message for e in uom_job.errors]
+    group = coupled(engine, _id(engine, UnitOfMeasure, "PCS"))
+    units = crm.get("uoms", params={"$filter": f"_uomscheduleid_value eq {group}"}).json()["value"]
+    assert [u["name"] for u in units] == ["PCS"]
+    to_job, _ = engine.run("ITEM-PRODUCT", full=True)
+    assert to_job.inserted == 1, [e.message for e in to_job.errors]
+    product = crm.get(f"products({coupled(engine, item_id)})").json()
+    assert (product["name"], product["productnumber"], product["price"]) == ("Bicycle", "1000", 199.9)
+    assert product["_defaultuomid_value"] == units[0]["uomid"]
+    prices = crm.get("productpricelevels", params={"$filter": f"_productid_value eq {product['productid']}"})
+    assert [p["amount"] for p in prices.json()["value"]] == [199.9]  # the default price list (R7)
+    # a unit group that gains a second unit can no longer be synchronized (R6)
+    crm.post("uoms", json={"name": "Box", "quantity": 12, "uomscheduleid@odata.bind": f"/uomschedules({group})"})
+    with engine.sessions() as s, s.begin():  # change the unit so it is selected again
+        unit = s.scalars(select(UnitOfMeasure).where(UnitOfMeasure.code == "PCS")).one()
+        records.update(s, unit, {"description": "Piece"})
+    [uom_job] = engine.run("UNIT OF MEASURE")
+    assert uom_job.failed == 1 and "has 2 units" in uom_job.errors[0].message
+
+
+def _id(engine, model, key):
+    with engine.sessions() as s:
+        return s.scalars(select(model.id).where(getattr(model, model.__key__) == key)).one()
+
+
+def test_contacts_both_ways(engine, crm):
+    engine.run("SALESPEOPLE", full=True)
+    create(engine, Customer, no="C1", name="Fabrikam", salesperson_code="AT")
+    create(engine, Contact, no="K-COMP", type=ContactType.COMPANY, name="Fabrikam", customer_no="C1")
+    person = create(engine, Contact, no="K-P1", type=ContactType.PERSON, company_no="K-COMP", first_name="Ann",
+                    surname="Lee", email="ann@fabrikam.example")  # fmt: skip
+    create(engine, Contact, no="K-LONE", type=ContactType.PERSON, first_name="No", surname="Company")
+    engine.run("CUSTOMER", full=True)
+    to_job, _ = engine.run("CONTACT", full=True)
+    assert (to_job.inserted, to_job.failed) == (1, 0), [e.message for e in to_job.errors]
+    account_id = coupled(engine, _id(engine, Customer, "C1"))
+    contact = crm.get(f"contacts({coupled(engine, person)})").json()
+    assert (contact["firstname"], contact["lastname"], contact["_parentcustomerid_value"]) == (
+        "Ann", "Lee", str(account_id))  # fmt: skip
+    # a contact typed in the CRM under the account arrives in the ERP as a person of the company
+    crm.post("contacts", json={"firstname": "Bo", "lastname": "Ek", "emailaddress1": "bo@fabrikam.example",
+                               "parentcustomerid_account@odata.bind": f"/accounts({account_id})"}).raise_for_status()  # fmt: skip
+    _, from_job = engine.run("CONTACT", full=True)
+    assert from_job.inserted == 1, [e.message for e in from_job.errors]
+    with engine.sessions() as s:
+        bo = s.scalars(select(Contact).where(Contact.surname == "Ek")).one()
+    assert (bo.type, bo.company_no, bo.first_name) == (ContactType.PERSON, "K-COMP", "Bo")
+
+
+def test_both_sides_have_data_couple_then_sync(engine, crm):
+    engine.run("SALESPEOPLE", full=True)
+    erp_id = create(engine, Customer, no="EX1", name="Existing Ltd", city="Mons", salesperson_code="BD")
+    account = crm.post("accounts", json={"name": "Existing Limited", "telephone1": "42", "customertypecode": 3},
+                       headers={"Prefer": "return=representation"}).json()  # fmt: skip
+    with engine.sessions() as s, s.begin():
+        couple(s, "customer", erp_id, "account", uuid.UUID(account["accountid"]))
+    to_job, from_job = engine.run("CUSTOMER")
+    assert (to_job.modified + to_job.inserted, to_job.failed) == (1, 0), [e.message for e in to_job.errors]
+    row = crm.get(f"accounts({account['accountid']})").json()
+    assert (row["name"], row["address1_city"]) == ("Existing Ltd", "Mons")  # the ERP values were sent
+    assert crm.get("accounts/$count").text.strip() == "1"
+    erp_before, crm_before = engine.erp_version(), engine.crm_version()
+    engine.run("CUSTOMER")
+    assert (engine.erp_version(), engine.crm_version()) == (erp_before, crm_before)
