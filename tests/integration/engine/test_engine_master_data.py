@@ -69,8 +69,9 @@ def test_contacts_both_ways(engine, crm):
     assert (contact["firstname"], contact["lastname"], contact["_parentcustomerid_value"]) == (
         "Ann", "Lee", str(account_id))  # fmt: skip
     # a contact typed in the CRM under the account arrives in the ERP as a person of the company
-    crm.post("contacts", json={"firstname": "Bo", "lastname": "Ek", "emailaddress1": "bo@fabrikam.example",
-                               "parentcustomerid_account@odata.bind": f"/accounts({account_id})"}).raise_for_status()  # fmt: skip
+    body = {"firstname": "Bo", "lastname": "Ek", "emailaddress1": "bo@fabrikam.example",
+            "parentcustomerid_account@odata.bind": f"/accounts({account_id})"}  # fmt: skip
+    crm.post("contacts", json=body).raise_for_status()
     _, from_job = engine.run("CONTACT", full=True)
     assert from_job.inserted == 1, [e.message for e in from_job.errors]
     with engine.sessions() as s:
@@ -85,7 +86,7 @@ def test_both_sides_have_data_couple_then_sync(engine, crm):
                        headers={"Prefer": "return=representation"}).json()  # fmt: skip
     with engine.sessions() as s, s.begin():
         couple(s, "customer", erp_id, "account", uuid.UUID(account["accountid"]))
-    to_job, from_job = engine.run("CUSTOMER")
+    to_job, _ = engine.run("CUSTOMER")
     assert (to_job.modified + to_job.inserted, to_job.failed) == (1, 0), [e.message for e in to_job.errors]
     row = crm.get(f"accounts({account['accountid']})").json()
     assert (row["name"], row["address1_city"]) == ("Existing Ltd", "Mons")  # the ERP values were sent
