@@ -283,6 +283,24 @@ def test_bulk_writes_are_set_based(crm_client, statements):
     assert run(5) == run(200)
 
 
+def test_server_assigned_ids_follow_creation_order(crm_client, account_key):
+    """Ids the server assigns grow with every create (Dataverse's are sequential too), so new rows go to the end
+    of the primary-key index instead of onto random pages of it: a page's write cost stays flat as the table
+    grows."""
+    first = action(
+        crm_client, "accounts", "CreateMultiple", [{"@odata.type": ACCOUNT, "name": f"A{n}"} for n in range(300)]
+    )
+    single = crm_client.post(f"{API}/accounts", json={"name": "Single"})
+    upsert = [{"@odata.type": ACCOUNT, "name": f"U{n}", "accountnumber": f"U-{n}"} for n in range(300)]
+    assert action(crm_client, "accounts", "UpsertMultiple", upsert).status_code == 204
+    upserted = rows(crm_client, "accounts", "accountnumber", **{"$filter": "startswith(accountnumber,'U-')"})
+    by_number = {r["accountnumber"]: r["accountid"] for r in upserted}
+    ids = [*first.json()["Ids"], single.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")]
+    ids += [by_number[f"U-{n}"] for n in range(300)]
+    assert len(set(ids)) == len(ids) == 601
+    assert ids == sorted(ids) == sorted(ids, key=uuid.UUID)
+
+
 def test_bulk_needs_the_create_privilege(crm_client_as):
     sales = crm_client_as("sales")
     response = action(

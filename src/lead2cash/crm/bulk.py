@@ -115,10 +115,7 @@ def create_many(uow: UnitOfWork, entity: EntityDef, items: list[dict[str, Any]])
     for values in items:
         values = dict(values)
         id = normalise_guid(values.pop(entity.primary_id_attribute, None) or new_id())
-        uow._defaults(entity, values)
-        change = Change(entity, "create", id, values)
-        uow._before(change)
-        changes.append(change)
+        changes.append(uow.prepare_create(entity, values, id))
     ids = [c.id for c in changes]
     if len(set(ids)) != len(ids):
         raise errors.bad_request("The same primary key appears more than once in Targets.")
@@ -128,7 +125,7 @@ def create_many(uow: UnitOfWork, entity: EntityDef, items: list[dict[str, Any]])
     last = uow.next_versions(len(changes)) if changes else 0
     rows = []
     for offset, change in enumerate(changes):
-        uow._derive(entity, change.values, None)
+        uow.derive(change)
         row = {**change.values, entity.primary_id_attribute: change.id}
         row.update(versionnumber=last - len(changes) + 1 + offset, modifiedon=uow.now, modifiedby=uow.caller_id)
         row.update(createdon=change.values.get("overriddencreatedon") or uow.now, createdby=uow.caller_id)
@@ -138,7 +135,7 @@ def create_many(uow: UnitOfWork, entity: EntityDef, items: list[dict[str, Any]])
     for page in pages(rows):
         uow.conn.execute(sa.insert(table), [{name: row.get(name) for name in columns} for row in page])
     for change in changes:
-        uow._after(change)
+        uow.complete(change)
     return ids
 
 
@@ -161,17 +158,12 @@ def update_many(
     for id, values in items:
         if id not in existing:
             raise errors.not_found(entity.logical_name, id)
-        values = {k: v for k, v in values.items() if k != entity.primary_id_attribute}
-        if "statecode" in values and "statuscode" not in values and entity.has_state:
-            values["statuscode"] = entity.default_status(values["statecode"])
-        change = Change(entity, "update", id, values, existing[id])
-        uow._before(change)
-        changes.append(change)
+        changes.append(uow.prepare_update(entity, id, values, existing[id]))
     check_keys(uow, entity, [(c.id, {**c.existing, **c.values}, set(c.values)) for c in changes])
     last = uow.next_versions(len(changes)) if changes else 0
     groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for offset, change in enumerate(changes):
-        uow._derive(entity, change.values, change.existing)
+        uow.derive(change)
         row = {**change.values, "versionnumber": last - len(changes) + 1 + offset}
         row.update(modifiedon=uow.now, modifiedby=uow.caller_id)
         groups[tuple(sorted(row))].append({"_id": change.id, **{f"v_{k}": v for k, v in row.items()}})
@@ -185,7 +177,7 @@ def update_many(
         for page in pages(rows):
             uow.conn.execute(stmt, page)
     for change in changes:
-        uow._after(change)
+        uow.complete(change)
 
 
 @dataclass

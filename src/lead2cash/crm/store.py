@@ -17,6 +17,9 @@ every deleted row so change tracking can report ``$deletedEntity``.
 from __future__ import annotations
 
 import json
+import secrets
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,8 +74,29 @@ class WriteHook(Protocol):
     def after(self, uow: UnitOfWork, change: Change) -> None: ...
 
 
+_SEQUENCE_BITS = 74  # the random bits of a version-7 UUID, used here as a per-millisecond sequence
+_id_lock = threading.Lock()
+_last_id = (0, 0)
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A server-assigned GUID; ids assigned later sort after earlier ones (as text and as UUIDs).
+
+    Dataverse assigns sequential GUIDs for the same reason: every insert then lands at the end of the
+    primary-key index instead of on a random page of it, so the pages a write dirties (and the database
+    writes back) do not grow with the table. Layout of a version-7 UUID: 48 bits of Unix time in
+    milliseconds, then a sequence that starts at a random point and counts up within the millisecond.
+    """
+    global _last_id
+    with _id_lock:
+        candidate = (
+            time.time_ns() // 1_000_000,
+            secrets.randbits(_SEQUENCE_BITS - 1),
+        )  # half the room left to count up
+        _last_id = candidate if candidate > _last_id else (_last_id[0], _last_id[1] + 1)
+        ms, seq = _last_id
+    value = (ms << 80) | (0x7 << 76) | ((seq >> 62) << 64) | (0b10 << 62) | (seq & ((1 << 62) - 1))
+    return str(uuid.UUID(int=value))
 
 
 def normalise_guid(value: Any) -> str:
@@ -261,14 +285,12 @@ class UnitOfWork:
         id = normalise_guid(values.pop(entity.primary_id_attribute, None) or id or new_id())
         if self.get(entity, id) is not None:
             raise errors.DataverseError(412, errors.ALREADY_EXISTS, "A record with matching key values already exists.")
-        self._defaults(entity, values)
-        change = Change(entity, "create", id, values)
-        self._before(change)
+        change = self.prepare_create(entity, values, id)
         self._check_keys(entity, change.values, id)
-        self._derive(entity, change.values, None)
+        self.derive(change)
         version = self.next_versions()
         row = {**change.values, entity.primary_id_attribute: id, "versionnumber": version}
-        row.update(createdon=values.get("overriddencreatedon") or self.now, modifiedon=self.now)
+        row.update(createdon=change.values.get("overriddencreatedon") or self.now, modifiedon=self.now)
         row.update(createdby=self.caller_id, modifiedby=self.caller_id)
         try:
             self.conn.execute(sa.insert(self.table(entity)), row)
@@ -276,7 +298,7 @@ class UnitOfWork:
             raise errors.DataverseError(
                 412, errors.ALREADY_EXISTS, "A record with matching key values already exists."
             ) from exc
-        self._after(change)
+        self.complete(change)
         return id
 
     def update(self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict | None = None) -> None:
@@ -284,19 +306,14 @@ class UnitOfWork:
         existing = existing or self.get(entity, id, lock=True)
         if existing is None:
             raise errors.not_found(entity.logical_name, id)
-        values = dict(values)
-        values.pop(entity.primary_id_attribute, None)
-        if "statecode" in values and "statuscode" not in values and entity.has_state:
-            values["statuscode"] = entity.default_status(values["statecode"])
-        change = Change(entity, "update", id, values, existing)
-        self._before(change)
+        change = self.prepare_update(entity, id, values, existing)
         self._check_keys(entity, {**existing, **change.values}, id)
-        self._derive(entity, change.values, existing)
+        self.derive(change)
         row = {**change.values, "versionnumber": self.next_versions(), "modifiedon": self.now}
         row["modifiedby"] = self.caller_id
         t = self.table(entity)
         self.conn.execute(sa.update(t).where(t.c[entity.primary_id_attribute] == id).values(row))
-        self._after(change)
+        self.complete(change)
 
     def delete(self, entity: EntityDef, id: str, existing: dict | None = None) -> None:
         """Delete a row, cascade to parental children, clear other references, leave a tombstone."""
@@ -304,7 +321,7 @@ class UnitOfWork:
         if existing is None:
             raise errors.not_found(entity.logical_name, id)
         change = Change(entity, "delete", id, {}, existing)
-        self._before(change)
+        self._run_before(change)
         for rel in self.registry.one_to_many(entity.logical_name):
             if rel.referencing_attribute in _UNTOUCHED_ON_DELETE:
                 continue
@@ -331,17 +348,44 @@ class UnitOfWork:
                 "deletedon": self.now,
             },
         )
-        self._after(change)
+        self.complete(change)
+
+    # ---- the steps of a write (``create``/``update`` above; set-based writers call them per row) ----
+
+    def prepare_create(self, entity: EntityDef, values: dict[str, Any], id: str) -> Change:
+        """The change that inserts ``values`` (without the primary key) as row ``id``: state, owner and
+        currency defaults filled in, then the write hooks' ``before`` (which may amend it or refuse)."""
+        values = dict(values)
+        self._defaults(entity, values)
+        change = Change(entity, "create", id, values)
+        self._run_before(change)
+        return change
+
+    def prepare_update(self, entity: EntityDef, id: str, values: dict[str, Any], existing: dict) -> Change:
+        """The change that sets ``values`` on the ``existing`` row ``id`` (the primary key is ignored; a new
+        ``statecode`` without ``statuscode`` gets its default status), after the hooks' ``before``."""
+        values = {k: v for k, v in values.items() if k != entity.primary_id_attribute}
+        if "statecode" in values and "statuscode" not in values and entity.has_state:
+            values["statuscode"] = entity.default_status(values["statecode"])
+        change = Change(entity, "update", id, values, existing)
+        self._run_before(change)
+        return change
+
+    def derive(self, change: Change) -> None:
+        """Add the computed columns (full names, exchange rate, money in base currency) to the change;
+        the last step before the row is written."""
+        self._derive(change.entity, change.values, change.existing)
+
+    def complete(self, change: Change) -> None:
+        """Run the write hooks' ``after`` once the change is written."""
+        for hook in self.store.hooks:
+            hook.after(self, change)
 
     # ---- helpers ----
 
-    def _before(self, change: Change) -> None:
+    def _run_before(self, change: Change) -> None:
         for hook in self.store.hooks:
             hook.before(self, change)
-
-    def _after(self, change: Change) -> None:
-        for hook in self.store.hooks:
-            hook.after(self, change)
 
     def _defaults(self, entity: EntityDef, values: dict[str, Any]) -> None:
         if entity.has_state:
