@@ -137,12 +137,13 @@ def router() -> APIRouter:
 
     @api.post(m + "/match-based-coupling", operation_id="match_based_coupling", summary="Couple by matching (C5)")
     def match(name: str, body: MatchIn, request: Request, _: str = Depends(master_data_writer)) -> dict:
-        return _with_crm(
-            request,
-            lambda crm, s: matching.match_based_coupling(
-                s, crm, name, erp_ids=body.erp_ids, create_new=body.create_new, sync_after=body.sync_after
-            ).as_dict(),
-        )
+        options = {"erp_ids": body.erp_ids, "create_new": body.create_new, "sync_after": body.sync_after}
+        sessions = request.app.state.sessions
+        try:
+            with crm_side.open_crm(sessions, secret_key(request)) as crm:
+                return matching.match_in_steps(sessions, crm, name, **options).as_dict()
+        except DataverseError as exc:
+            raise CrmFailed(f"The CRM refused or did not answer: {exc}", fix="Check the connection setup.") from exc
 
     @api.get(m + "/uncoupled-crm-rows", operation_id="uncoupled_crm_rows", summary="Uncoupled CRM rows (C2)")
     def uncoupled(

@@ -142,13 +142,18 @@ def match(
     database_url: str = DB,
 ):
     """Couple the mapping's uncoupled records on a unique match of the fields marked for matching."""
-    from lead2cash.integration.manual.matching import match_based_coupling
+    from lead2cash.integration.dataverse.errors import DataverseError
+    from lead2cash.integration.manual.crm import open_crm
+    from lead2cash.integration.manual.matching import match_in_steps
 
-    answer = _run(
-        database_url,
-        lambda s, crm: match_based_coupling(s, crm, mapping, create_new=create_new, sync_after=sync_after).as_dict(),
-    )
-    _print(answer, as_json)
+    sessions = _sessions(database_url)
+    try:
+        with open_crm(sessions) as crm:
+            report = match_in_steps(sessions, crm, mapping, create_new=create_new, sync_after=sync_after)
+    except (ErpError, DataverseError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    _print(report.as_dict(), as_json)
 
 
 @app.command("uncoupled")

@@ -24,7 +24,7 @@ from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.couplings import chunks
 from lead2cash.integration.fullsync import COUPLE_JOB, FULL_SYNC_JOB
 from lead2cash.integration.manual.crm import open_crm
-from lead2cash.integration.manual.matching import match_based_coupling
+from lead2cash.integration.manual.matching import match_in_steps
 from lead2cash.integration.manual.schedule import SYNC_RECORDS
 from lead2cash.integration.mapping.enums import Direction, LineStatus
 from lead2cash.integration.mapping.model import TableMapping
@@ -121,8 +121,7 @@ def couple_records(ctx: JobContext, payload: dict[str, Any]) -> None:
     _mark(ctx, name, running=True)
     try:
         with open_crm(ctx.sessions) as crm:
-            with transaction(ctx.sessions) as session:
-                report = match_based_coupling(session, crm, name, run_id=ctx.run_id, schedule=False)
+            report = match_in_steps(ctx.sessions, crm, name, run_id=ctx.run_id, schedule=False)
             ctx.link(report.job_id)
             jobs: list[uuid.UUID] = []
             engine = _engine()

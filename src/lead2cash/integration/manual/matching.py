@@ -21,9 +21,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from lead2cash.erp.errors import ValidationFailed
+from lead2cash.db import transaction
+from lead2cash.erp.errors import Conflict, ValidationFailed
 from lead2cash.integration import couplings
 from lead2cash.integration.coupling_model import Coupling, OptionCoupling
 from lead2cash.integration.manual import crm as crm_side
@@ -157,10 +158,65 @@ def _uncoupled_pages(session: Session, mapping: TableMapping, erp_ids: list[uuid
         last = page[-1].id
 
 
-def match_based_coupling(
+@dataclass
+class CrmSide:
+    """What match-based coupling needs from the CRM, read before any ERP transaction is opened."""
+
+    rows: list[FieldMapping] | None = None  # record mappings: the criteria the index was built with
+    index: _Index | None = None
+    choices: dict[str | None, list[Choice]] | None = None  # option mappings: choices by normalized label
+
+
+def read_crm(crm, mapping: TableMapping) -> CrmSide:
+    """Read the mapping's CRM rows (or choices) into memory, a page per request; no database access."""
+    if mapping.kind is MappingKind.OPTION:
+        target = primary_option_set(mapping)
+        case_sensitive = any(r.case_sensitive_matching for r in mapping.field_mappings if r.use_for_matching)
+        by_label: dict[str | None, list[Choice]] = defaultdict(list)
+        for choice in option_choices(crm, target.crm_entity, target.crm_attribute):
+            by_label[_norm(choice.label, case_sensitive)].append(choice)
+        return CrmSide(choices=by_label)
+    rows = criteria(mapping)
+    t = crm_side.table(crm, mapping)
+    index = _Index(rows)
+    for page in crm_side.iter_rows(crm, mapping, [_crm_property(r) for r in rows]):
+        for record in page:
+            index.add(crm_side.row_id(record, t), record)
+    return CrmSide(rows=rows, index=index)
+
+
+def match_in_steps(sessions: sessionmaker[Session], crm, mapping_name: str, **options) -> MatchReport:
+    """``match_based_coupling`` without holding a database transaction while the CRM is read.
+
+    The mapping is read in a short transaction, the CRM side with none open, and the coupling is done in
+    a transaction of its own: a long CRM read never blocks the database's other writers.
+    """
+    with transaction(sessions) as session:
+        mapping = crm_side.get_mapping(session, mapping_name)
+        if mapping.kind is MappingKind.RECORD:
+            criteria(mapping)
+        # load the rows read_crm uses once the transaction is over (sessions keep loaded state on commit)
+        for _ in (*mapping.field_mappings, *mapping.option_mappings):
+            pass
+    side = read_crm(crm, mapping)
+    with transaction(sessions) as session:
+        return couple_matches(session, mapping_name, side, **options)
+
+
+def match_based_coupling(session: Session, crm, mapping_name: str, **options) -> MatchReport:
+    """Couple the uncoupled records of a mapping (or the chosen ones) on a unique match; see the module doc.
+
+    Options as for ``couple_matches``. Reads the CRM inside the caller's transaction; background jobs and
+    the API use ``match_in_steps`` instead.
+    """
+    side = read_crm(crm, crm_side.get_mapping(session, mapping_name))
+    return couple_matches(session, mapping_name, side, **options)
+
+
+def couple_matches(
     session: Session,
-    crm,
     mapping_name: str,
+    side: CrmSide,
     *,
     erp_ids: Iterable[uuid.UUID] | None = None,
     create_new: bool | None = None,
@@ -168,7 +224,7 @@ def match_based_coupling(
     run_id: uuid.UUID | None = None,
     schedule: bool = True,
 ) -> MatchReport:
-    """Couple the uncoupled records of a mapping (or the chosen ones) on a unique match; see the module doc.
+    """Couple on the CRM side read by ``read_crm``: the ERP half of match-based coupling.
 
     ``create_new`` / ``sync_after`` default to the mapping's *create new in case of no match* and *synch.
     after bulk coupling*. Results go to a coupling job in the synchronization log. The creation and the
@@ -182,15 +238,14 @@ def match_based_coupling(
     job = joblog.start(session, mapping.name, run_id=run_id)
     report.job_id = job.id
     if mapping.kind is MappingKind.OPTION:
-        _match_options(session, crm, mapping, report, erp_ids)
+        _match_options(session, side, mapping, report, erp_ids)
         joblog.finish(job, coupled=report.coupled, failed=report.failed)
         return report
     rows = criteria(mapping)
-    t = crm_side.table(crm, mapping)
-    index = _Index(rows)
-    for page in crm_side.iter_rows(crm, mapping, [_crm_property(r) for r in rows]):
-        for record in page:
-            index.add(crm_side.row_id(record, t), record)
+    if [r.id for r in rows] != [r.id for r in side.rows or []]:
+        raise Conflict(f"{mapping.name}: the matching criteria changed while the CRM was read.",
+                       record=mapping.name, fix="Run the match-based coupling again.")  # fmt: skip
+    index = side.index
     priorities = sorted({r.match_priority for r in rows})
     unmatched: list[uuid.UUID] = []
     newly: list[uuid.UUID] = []
@@ -272,12 +327,10 @@ def option_choices(crm, entity: str, attribute: str) -> list[Choice]:
     return out
 
 
-def _match_options(session: Session, crm, mapping: TableMapping, report: MatchReport, erp_ids) -> None:
+def _match_options(session: Session, side: CrmSide, mapping: TableMapping, report: MatchReport, erp_ids) -> None:
     target = primary_option_set(mapping)
     case_sensitive = any(r.case_sensitive_matching for r in mapping.field_mappings if r.use_for_matching)
-    by_label: dict[str, list[Choice]] = defaultdict(list)
-    for choice in option_choices(crm, target.crm_entity, target.crm_attribute):
-        by_label[_norm(choice.label, case_sensitive)].append(choice)
+    by_label = side.choices or {}
     model = erp_model(mapping.erp_table)
     done = exists().where(OptionCoupling.erp_table == mapping.erp_table, OptionCoupling.erp_id == model.id)
     stmt = select(model).where(~done).order_by(model.id)
