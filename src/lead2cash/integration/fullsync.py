@@ -282,6 +282,18 @@ def _counts(session: Session, job_id: uuid.UUID | None) -> dict[str, int] | None
     return job.counts if job is not None else None
 
 
+def _problem(session: Session, line: FullSyncLine) -> str | None:
+    """What would make a line not started fail: a *Couple records* line without matching criteria."""
+    if line.status is not LineStatus.NOT_STARTED or line.recommendation is not Recommendation.COUPLE:
+        return None
+    mapping = session.get(TableMapping, line.name)
+    if mapping is None or mapping.kind is not MappingKind.RECORD:
+        return None
+    if any(r.use_for_matching for r in mapping.field_mappings):
+        return None
+    return "no field is marked for match-based coupling: mark the criteria, or recommend full synchronization"
+
+
 def progress(session: Session) -> list[dict[str, Any]]:
     """The review as the page and the CLI show it: one dict per line, refreshed from the jobs."""
     out = []
@@ -302,6 +314,7 @@ def progress(session: Session) -> list[dict[str, Any]]:
                          "status": line.from_crm_status.value, "counts": _counts(session, line.from_crm_job_id)},
             "started_at": line.started_at.isoformat() if line.started_at else None,
             "finished_at": line.finished_at.isoformat() if line.finished_at else None,
+            "problem": _problem(session, line),
         })  # fmt: skip
     return out
 

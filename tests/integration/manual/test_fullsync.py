@@ -65,6 +65,8 @@ def test_review_lines_recommend_from_counts_in_dependency_order(erp_env, org, cr
         assert _lines(session)["CUSTOMER"].recommendation is REC.FULL_SYNC  # not refreshed until generated
         fullsync.generate(session, crm)
         assert _lines(session)["CUSTOMER"].recommendation is REC.COUPLE  # both sides have data
+        customer = {p["name"]: p for p in fullsync.progress(session)}["CUSTOMER"]
+        assert "no field is marked for match-based coupling" in customer["problem"]
         assert fullsync.recommend_full(session, "CUSTOMER").recommendation is REC.FULL_SYNC
 
 
