@@ -61,7 +61,7 @@ def _table(lines: list[dict]) -> Table:
             p["name"],
             ", ".join(p["dependencies"]),
             p["recommendation"] or "",
-            _styled(p["status"]),
+            _styled(p["status"]) + (f" [yellow]({p['problem']})[/yellow]" if p.get("problem") else ""),
             f"{_styled(p['to_crm']['status'])} {_counts(p['to_crm'])}",
             f"{_styled(p['from_crm']['status'])} {_counts(p['from_crm'])}",
         )

@@ -200,12 +200,16 @@ def router() -> APIRouter:
         check_crm: bool = True,
         _: str = Depends(master_data_writer),
     ) -> dict:
-        if not check_crm:
-            with transaction(request.app.state.sessions) as session:
-                return sync_errors.list_errors(session, mapping=mapping, limit=limit, offset=offset)
-        return _with_crm(
-            request, lambda crm, s: sync_errors.list_errors(s, crm, mapping=mapping, limit=limit, offset=offset)
-        )
+        sessions = request.app.state.sessions
+        with transaction(sessions) as session:
+            page = sync_errors.list_errors(session, mapping=mapping, limit=limit, offset=offset)
+        if not check_crm or not page["lines"]:
+            return page
+        try:  # the database transaction is over: the CRM is asked with no lock held
+            with crm_side.open_crm(sessions, secret_key(request)) as crm:
+                return sync_errors.mark_crm_existence(crm, page)
+        except DataverseError as exc:
+            raise CrmFailed(f"The CRM refused or did not answer: {exc}", fix="Check the connection setup.") from exc
 
     @api.post(e + "/retry", operation_id="retry_couplings", summary="Retry at the next run")
     def retry(body: CouplingIdsIn, request: Request, _: str = Depends(master_data_writer)) -> dict:

@@ -61,11 +61,12 @@ def _erp_alive(session: Session, couplings: list[Coupling]) -> dict[uuid.UUID, s
     return alive
 
 
-def _crm_alive(crm, couplings: list[Coupling]) -> set[uuid.UUID]:
+def crm_alive(crm, rows: Iterable[tuple[str, uuid.UUID]]) -> set[uuid.UUID]:
+    """Which of these (CRM entity, id) rows still exist: one request per entity and ``CRM_CHUNK`` ids."""
     alive: set[uuid.UUID] = set()
     by_entity: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for c in couplings:
-        by_entity[c.crm_entity].append(c.crm_id)
+    for entity, crm_id in rows:
+        by_entity[entity].append(crm_id)
     for entity, ids in by_entity.items():
         info = crm.metadata.table(entity)
         for page in chunks(ids, CRM_CHUNK):
@@ -73,6 +74,18 @@ def _crm_alive(crm, couplings: list[Coupling]) -> set[uuid.UUID]:
             for row in crm.query(info.entity_set_name, select=[info.primary_id_attribute], filter=condition):
                 alive.add(uuid.UUID(str(row[info.primary_id_attribute])))
     return alive
+
+
+def _crm_alive(crm, couplings: list[Coupling]) -> set[uuid.UUID]:
+    return crm_alive(crm, [(c.crm_entity, c.crm_id) for c in couplings])
+
+
+def mark_crm_existence(crm, page: dict) -> dict:
+    """Fill ``crm_exists`` of a page from ``list_errors(session)`` (for callers that closed the transaction)."""
+    alive = crm_alive(crm, [(line["crm_entity"], uuid.UUID(line["crm_id"])) for line in page["lines"]])
+    for line in page["lines"]:
+        line["crm_exists"] = uuid.UUID(line["crm_id"]) in alive
+    return page
 
 
 def list_errors(session: Session, crm=None, *, mapping: str | None = None, limit: int = 100, offset: int = 0) -> dict:
