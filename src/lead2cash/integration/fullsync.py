@@ -24,8 +24,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from lead2cash.db import transaction
 from lead2cash.erp.errors import Conflict, NotFound
 from lead2cash.integration.manual import crm as crm_side
 from lead2cash.integration.mapping import filters
@@ -80,14 +81,16 @@ def erp_count(session: Session, mapping: TableMapping) -> int:
     return int(session.scalar(stmt) or 0)
 
 
-def recommend(session: Session, crm: Any, mapping: TableMapping) -> Recommendation:
-    """The initial synchronization recommendation of one mapping (reference §7.3), from counts on both sides."""
+def _needs_crm_count(mapping: TableMapping) -> bool:
+    return mapping.name != "SALESPEOPLE" and mapping.kind is MappingKind.RECORD
+
+
+def recommend_from(mapping: TableMapping, erp: int, crm_rows: int) -> Recommendation:
+    """The initial synchronization recommendation of one mapping (reference §7.3) from the two counts."""
     if mapping.name == "SALESPEOPLE":
         return Recommendation.FULL_SYNC
-    erp = erp_count(session, mapping)
     if mapping.kind is MappingKind.OPTION:
         return Recommendation.COUPLE if erp else Recommendation.NO_RECORDS
-    crm_rows = crm_side.count_rows(crm, mapping)
     if mapping.name == "CURRENCY":  # the org always has its base currency
         return Recommendation.FULL_SYNC if crm_rows <= 1 else Recommendation.COUPLE
     if mapping.crm_entity == UNIT_GROUPS:  # the org always has a default unit group
@@ -99,10 +102,19 @@ def recommend(session: Session, crm: Any, mapping: TableMapping) -> Recommendati
     return Recommendation.COUPLE if erp and crm_rows else Recommendation.FULL_SYNC
 
 
-def generate(session: Session, crm: Any, *, reset: bool = False) -> list[FullSyncLine]:
+def recommend(session: Session, crm: Any, mapping: TableMapping) -> Recommendation:
+    """``recommend_from`` with both counts read now (ERP: table filter; CRM: ``$count`` in its filter)."""
+    crm_rows = crm_side.count_rows(crm, mapping) if _needs_crm_count(mapping) else 0
+    return recommend_from(mapping, erp_count(session, mapping), crm_rows)
+
+
+def generate(
+    session: Session, crm: Any, *, reset: bool = False, counts: dict[str, tuple[int, int]] | None = None
+) -> list[FullSyncLine]:
     """Create or refresh the review lines: lines not started get fresh dependencies and recommendations.
 
-    Started lines are kept as they are (``reset=True`` deletes every line first: "Reset all").
+    Started lines are kept as they are (``reset=True`` deletes every line first: "Reset all"). ``counts``
+    (ERP, CRM per mapping name, from ``count_both_sides``) spares reading the CRM inside the transaction.
     """
     if reset:
         for line in session.scalars(select(FullSyncLine)):
@@ -123,9 +135,20 @@ def generate(session: Session, crm: Any, *, reset: bool = False) -> list[FullSyn
             continue
         line.dependency_filter = "|".join(d for d in mapping.dependencies if d in names)
         line.direction = mapping.direction
-        line.recommendation = recommend(session, crm, mapping)
+        if counts is not None and mapping.name in counts:
+            line.recommendation = recommend_from(mapping, *counts[mapping.name])
+        else:
+            line.recommendation = recommend(session, crm, mapping)
     session.flush()
     return ordered(session)
+
+
+def count_both_sides(sessions: sessionmaker[Session], crm: Any) -> dict[str, tuple[int, int]]:
+    """(ERP, CRM) record counts of every mapping in the review; the CRM is read with no transaction open."""
+    with transaction(sessions) as session:
+        mappings = [m for m in session.scalars(select(TableMapping)) if _in_review(m)]
+        erp = {m.name: erp_count(session, m) for m in mappings}
+    return {m.name: (erp[m.name], crm_side.count_rows(crm, m) if _needs_crm_count(m) else 0) for m in mappings}
 
 
 def ordered(session: Session) -> list[FullSyncLine]:

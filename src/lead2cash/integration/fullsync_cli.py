@@ -82,8 +82,10 @@ def review(
 
     _, sessions = _sessions(database_url)
     try:
-        with open_crm(sessions) as crm, transaction(sessions) as session:
-            fullsync.generate(session, crm, reset=reset)
+        with open_crm(sessions) as crm:
+            counts = fullsync.count_both_sides(sessions, crm)
+        with transaction(sessions) as session:
+            fullsync.generate(session, None, reset=reset, counts=counts)
     except (ErpError, DataverseError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc

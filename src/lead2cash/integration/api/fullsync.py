@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lead2cash.db import transaction
 from lead2cash.integration import fullsync
-from lead2cash.integration.api.manual import administrator, crm_session
+from lead2cash.integration.api.manual import administrator, crm_client
 
 TAGS = ["Integration: full synchronization"]
 
@@ -39,8 +39,11 @@ def router() -> APIRouter:
 
     @api.post("/generate", operation_id="full_sync_generate", summary="Create or refresh the review lines")
     def generate(request: Request, body: GenerateIn | None = None, _: str = Depends(administrator)) -> dict:
-        with crm_session(request) as (crm, session):
-            fullsync.generate(session, crm, reset=bool(body and body.reset))
+        sessions = request.app.state.sessions
+        with crm_client(request) as crm:
+            counts = fullsync.count_both_sides(sessions, crm)
+        with transaction(sessions) as session:
+            fullsync.generate(session, None, reset=bool(body and body.reset), counts=counts)
             return {"lines": fullsync.progress(session)}
 
     @api.post("/start", operation_id="full_sync_start", summary="Start the lines in dependency order (F1-F3)")

@@ -98,14 +98,20 @@ def secret_key(request: Request) -> str:
 
 
 @contextmanager
-def crm_session(request: Request) -> Iterator[tuple[Any, Any]]:
-    """A CRM client for the integration user and an ERP transaction; CRM failures become 502 answers."""
-    sessions = request.app.state.sessions
+def crm_client(request: Request) -> Iterator[Any]:
+    """A CRM client for the integration user; CRM failures become 502 answers."""
     try:
-        with crm_side.open_crm(sessions, secret_key(request)) as crm, transaction(sessions) as session:
-            yield crm, session
+        with crm_side.open_crm(request.app.state.sessions, secret_key(request)) as crm:
+            yield crm
     except DataverseError as exc:
         raise CrmFailed(f"The CRM refused or did not answer: {exc}", fix="Check the connection setup.") from exc
+
+
+@contextmanager
+def crm_session(request: Request) -> Iterator[tuple[Any, Any]]:
+    """A CRM client and an ERP transaction (for operations that read a few CRM rows as they go)."""
+    with crm_client(request) as crm, transaction(request.app.state.sessions) as session:
+        yield crm, session
 
 
 def _with_crm(request: Request, work: Callable[[Any, Any], Any]) -> Any:
@@ -138,12 +144,8 @@ def router() -> APIRouter:
     @api.post(m + "/match-based-coupling", operation_id="match_based_coupling", summary="Couple by matching (C5)")
     def match(name: str, body: MatchIn, request: Request, _: str = Depends(master_data_writer)) -> dict:
         options = {"erp_ids": body.erp_ids, "create_new": body.create_new, "sync_after": body.sync_after}
-        sessions = request.app.state.sessions
-        try:
-            with crm_side.open_crm(sessions, secret_key(request)) as crm:
-                return matching.match_in_steps(sessions, crm, name, **options).as_dict()
-        except DataverseError as exc:
-            raise CrmFailed(f"The CRM refused or did not answer: {exc}", fix="Check the connection setup.") from exc
+        with crm_client(request) as crm:
+            return matching.match_in_steps(request.app.state.sessions, crm, name, **options).as_dict()
 
     @api.get(m + "/uncoupled-crm-rows", operation_id="uncoupled_crm_rows", summary="Uncoupled CRM rows (C2)")
     def uncoupled(
@@ -205,11 +207,8 @@ def router() -> APIRouter:
             page = sync_errors.list_errors(session, mapping=mapping, limit=limit, offset=offset)
         if not check_crm or not page["lines"]:
             return page
-        try:  # the database transaction is over: the CRM is asked with no lock held
-            with crm_side.open_crm(sessions, secret_key(request)) as crm:
-                return sync_errors.mark_crm_existence(crm, page)
-        except DataverseError as exc:
-            raise CrmFailed(f"The CRM refused or did not answer: {exc}", fix="Check the connection setup.") from exc
+        with crm_client(request) as crm:  # the database transaction is over: no lock held while the CRM answers
+            return sync_errors.mark_crm_existence(crm, page)
 
     @api.post(e + "/retry", operation_id="retry_couplings", summary="Retry at the next run")
     def retry(body: CouplingIdsIn, request: Request, _: str = Depends(master_data_writer)) -> dict:
