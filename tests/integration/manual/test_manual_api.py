@@ -95,3 +95,16 @@ def test_errors_page_can_skip_the_crm_check(erp_env, org, tag, rows):
         c.last_from_crm_result = SyncResult.FAILURE
     page = erp_env.client.get(f"{API}/synchronization-errors", params={"check_crm": False}).json()
     assert page["total"] == 1 and page["lines"][0]["crm_exists"] is None
+
+
+def test_set_up_coupling_with_create_new_queues_the_creation(erp_env, rows):
+    from lead2cash.jobs.model import Job
+
+    with transaction(erp_env.sessions) as session:
+        customer = rows.customer(session, "NEW1", "Brand New")
+    body = {"erp_id": str(customer.id), "create_new": True}
+    answer = erp_env.client.post(f"{API}/mappings/CUSTOMER/couplings", json=body)
+    assert answer.status_code == 200, answer.text
+    with transaction(erp_env.sessions) as session:
+        job = session.get(Job, answer.json()["jobs"][0])
+        assert job.payload["erp_ids"] == [str(customer.id)] and job.payload["only_coupled"] is False

@@ -42,6 +42,8 @@ class CoupleIn(BaseModel):
     crm_id: uuid.UUID | None = None
     crm_name: str | None = Field(None, max_length=250)
     sync: Literal["To CRM", "From CRM"] | None = None
+    #: no CRM row to pick: create one from the ERP record and couple it (queued)
+    create_new: bool = False
 
 
 class UncoupleIn(BaseModel):
@@ -126,6 +128,8 @@ def router() -> APIRouter:
     @api.post(m + "/couplings", operation_id="set_up_coupling", summary="Couple a record to a CRM row (C1)")
     def couple(name: str, body: CoupleIn, request: Request, _: str = Depends(master_data_writer)) -> dict:
         sync = Direction(body.sync) if body.sync else None
+        if body.create_new:
+            return _with_crm(request, lambda crm, s: sync_now.create_in_crm(s, crm, name, [body.erp_id]).as_dict())
         return _with_crm(
             request,
             lambda crm, s: coupling.set_up_coupling(
