@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lead2cash.integration.engine.transfer import Row
 from lead2cash.integration.mapping.enums import DeletionConflict, Direction, UpdateConflict
-from lead2cash.integration.mapping.model import FieldMapping
 
 
 class UpdateConflictError(ValueError):
@@ -25,11 +25,11 @@ class UpdateConflictError(ValueError):
 class Merge:
     to_crm: set[str] = field(default_factory=set)  # row keys whose ERP value goes to the CRM
     to_erp: set[str] = field(default_factory=set)  # row keys whose CRM value goes to the ERP
-    conflicts: list[FieldMapping] = field(default_factory=list)
+    conflicts: list[Row] = field(default_factory=list)
 
 
 def three_way(
-    rows: list[FieldMapping],
+    rows: list[Row],
     erp: dict[str, Any],
     crm: dict[str, Any],
     base: dict[str, Any] | None,

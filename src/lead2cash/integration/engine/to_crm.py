@@ -132,7 +132,8 @@ class _Page:
     def _full_write(self, record: Any, coupling: Coupling | None) -> None:
         try:
             self.rule.check_erp(self.ctx, self.session, record)
-            payload = self.to_crm.to_crm(record)
+            values = self.to_crm.erp_values(record)
+            payload = self.to_crm.to_crm(record, values=values)
             insert = coupling is None
             self.rule.complete_crm(self.ctx, self.session, record, payload, insert)
         except TransferError as exc:
@@ -141,7 +142,7 @@ class _Page:
         if coupling is None:
             crm_id = new_crm_id(self.mapping.erp_table, record.id)
             coupling = new_coupling(self.session, self.mapping.erp_table, record.id, self.mapping.crm_entity, crm_id)
-        self.writes.append(_Write(record, coupling, payload, True, self.to_crm.erp_values(record)))
+        self.writes.append(_Write(record, coupling, payload, True, values))
 
     def _check_crm_side(self, pairs: list[tuple[Any, Coupling]]) -> None:
         from_crm = Converter(self.ctx, self.session, self.mapping, FROM)
@@ -177,7 +178,7 @@ class _Page:
             else:
                 row, from_crm = crm_side
                 crm = from_crm.crm_values(row, label=label)
-                rows = self.mapping.fields_for(TO) + [r for r in from_crm.rows if r not in self.mapping.fields_for(TO)]
+                rows = self.to_crm.rows + [r for r in from_crm.rows if r not in self.to_crm.rows]
                 merge = three_way(
                     rows, erp, crm, base, self.mapping.update_conflict,
                     erp_label=label, crm_label=f"{self.mapping.crm_entity} {coupling.crm_id}",
@@ -185,7 +186,7 @@ class _Page:
                 keys = merge.to_crm
                 erp_changes = from_crm.erp_changes(record, crm, merge.to_erp)
                 snapshot = {**base, **erp, **{k: crm[k] for k in merge.to_erp if k in crm}}
-            payload = self.to_crm.to_crm(record, keys) if keys else {}
+            payload = self.to_crm.to_crm(record, keys, erp) if keys else {}
             if payload:
                 self.rule.complete_crm(self.ctx, self.session, record, payload, False)
         except (TransferError, UpdateConflictError) as exc:

@@ -121,9 +121,32 @@ def coupled_codes(session: Session, erp_table: str, key_field: str, crm_entity: 
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A field mapping row read once per page (ORM attribute access is slow in per-record loops)."""
+
+    key: str
+    erp_field: str | None
+    crm_attribute: str | None
+    crm_lookup_target: str | None
+    direction: Direction
+    constant_value: str | None
+    clear_value_on_failed_sync: bool
+    not_null: bool
+    transformation_rule: str | None
+    transformation_direction: Direction | None
+
+    @classmethod
+    def of(cls, row: FieldMapping) -> Row:
+        return cls(
+            row.key, row.erp_field, row.crm_attribute, row.crm_lookup_target, row.direction, row.constant_value,
+            row.clear_value_on_failed_sync, row.not_null, row.transformation_rule, row.transformation_direction,
+        )  # fmt: skip
+
+
 @dataclass
 class _Lookup:
-    row: FieldMapping
+    row: Row
     erp_table: str  # referenced ERP table
     key_field: str
     target: str  # CRM entity
@@ -133,7 +156,7 @@ class _Lookup:
 
 @dataclass
 class _Option:
-    row: FieldMapping
+    row: Row
     erp_table: str
     by_code: dict[str, int] = field(default_factory=dict)
     by_value: dict[int, str] = field(default_factory=dict)
@@ -145,7 +168,7 @@ class Converter:
     def __init__(self, ctx: SyncContext, session: Session, mapping: TableMapping, direction: Direction):
         self.ctx, self.session, self.mapping, self.direction = ctx, session, mapping, direction
         self.model = erp_model(mapping.erp_table)
-        self.rows = mapping.fields_for(direction)
+        self.rows = [Row.of(r) for r in mapping.fields_for(direction)]
         self.crm = ctx.entity(mapping.crm_entity)
         self.rules = {r.code: r for r in session.scalars(select(TransformationRule))}
         options = {
@@ -201,11 +224,11 @@ class Converter:
             out[row.key] = canonical(value)
         return out
 
-    def to_crm(self, record: Any, keys: set[str] | None = None) -> dict[str, Any]:
+    def to_crm(self, record: Any, keys: set[str] | None = None, values: dict | None = None) -> dict[str, Any]:
         """The CRM payload for the rows in ``keys`` (all rows and constants when ``None``)."""
         label = f"{self.model.label()} {record.key_value}"
         payload: dict[str, Any] = {}
-        values = self.erp_values(record)
+        values = values if values is not None else self.erp_values(record)
         for row in self.rows:
             if row.crm_attribute is None:
                 continue
@@ -218,7 +241,7 @@ class Converter:
             self._to_crm_field(label, row, values[row.key], payload)
         return payload
 
-    def _to_crm_field(self, label: str, row: FieldMapping, value: Any, payload: dict[str, Any]) -> None:
+    def _to_crm_field(self, label: str, row: Row, value: Any, payload: dict[str, Any]) -> None:
         attr = self.crm.attributes.get(row.crm_attribute)
         lookup = self.lookups.get(row.key)
         if lookup is not None or (attr is not None and attr.is_lookup):
@@ -265,7 +288,7 @@ class Converter:
             out[row.key] = self._from_crm_field(label, row, row_data)
         return out
 
-    def _from_crm_field(self, label: str, row: FieldMapping, data: dict) -> Any:
+    def _from_crm_field(self, label: str, row: Row, data: dict) -> Any:
         lookup = self.lookups.get(row.key)
         attr = self.crm.attributes.get(row.crm_attribute)
         if lookup is not None or (attr is not None and attr.is_lookup):
