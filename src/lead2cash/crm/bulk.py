@@ -25,6 +25,7 @@ from lead2cash.crm.metadata import EntityDef
 from lead2cash.crm.odata import errors
 from lead2cash.crm.odata.keys import EntityKey, parse_reference
 from lead2cash.crm.payload import coerce
+from lead2cash.crm.schema import key_column
 from lead2cash.crm.store import Change, UnitOfWork, new_id, normalise_guid
 
 PAGE = 500  # rows per statement: well below every database's bind-parameter limit
@@ -38,13 +39,6 @@ def pages(items: list, size: int = PAGE) -> Iterator[list]:
 def _fold(value: Any) -> Any:
     """Key values compare case-insensitively, as the database (and Dataverse) compare them."""
     return value.lower() if isinstance(value, str) else value
-
-
-def _is_text(column: Any) -> bool:
-    try:
-        return column.type.python_type is str
-    except NotImplementedError:
-        return False
 
 
 def existing_by_id(uow: UnitOfWork, entity: EntityDef, ids: Iterable[str]) -> dict[str, dict]:
@@ -71,9 +65,10 @@ def existing_by_key(
     table = uow.table(entity)
     columns = [table.c[name] for name in names]
     selected = [table] if whole_rows else [table.c[entity.primary_id_attribute], *columns]
-    # SQLite's NOCASE columns already compare text case-insensitively; elsewhere fold both sides.
-    fold = [uow.conn.dialect.name != "sqlite" and _is_text(c) for c in columns]
-    compared = [sa.func.lower(c) if f else c for c, f in zip(columns, fold, strict=True)]
+    # SQLite's NOCASE columns already compare text case-insensitively; elsewhere fold both sides, as the
+    # key's index does (schema.key_column), so the lookup is served by it.
+    compared = [key_column(c, fold_keys=uow.store.fold_keys) for c in columns]
+    fold = [c is not f for c, f in zip(columns, compared, strict=True)]
     found: dict[tuple, dict] = {}
     wanted = {tuple(_fold(v) if f else v for v, f in zip(value, fold, strict=True)) for value in values}
     for page in pages(sorted(wanted, key=repr)):

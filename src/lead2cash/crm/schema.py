@@ -4,7 +4,9 @@ Dataverse customizers create tables, columns and keys at run time, so the schema
 migrations: each entity's table is built from its ``EntityDef`` (table = logical name, column =
 attribute logical name, lookups as lowercase GUID text with ``<name>_type`` for polymorphic ones), and
 each customization is recorded in ``crm_customization`` and replayed into the registry at start-up.
-Text columns compare case-insensitively on SQLite (``NOCASE``), as Dataverse does.
+Text compares case-insensitively, as in Dataverse: on SQLite text columns are ``NOCASE``; elsewhere
+alternate-key columns are indexed and compared as ``lower(column)`` (see ``key_column``), so a key lookup
+is both case-insensitive and served by the key's unique index, and ``ABC`` and ``abc`` are the same key.
 """
 
 from __future__ import annotations
@@ -64,17 +66,31 @@ def columns_for(entity: EntityDef, attr: AttributeDef) -> list[sa.Column]:
     return cols
 
 
-def build_table(entity: EntityDef, metadata: sa.MetaData) -> sa.Table:
+def build_table(entity: EntityDef, metadata: sa.MetaData, *, fold_keys: bool = False) -> sa.Table:
+    """The entity's table; ``fold_keys`` for databases without ``NOCASE`` (see ``key_column``)."""
     cols = [c for attr in entity.attributes.values() for c in columns_for(entity, attr)]
     table = sa.Table(entity.logical_name, metadata, *cols)
     sa.Index(f"ix_{entity.logical_name}_versionnumber", table.c.versionnumber)
     for key in entity.alternate_keys:
-        key_index(table, key)
+        key_index(table, key, fold_keys=fold_keys)
     return table
 
 
-def key_index(table: sa.Table, key: AlternateKeyDef) -> sa.Index:
-    return sa.Index(f"uk_{table.name}_{key.logical_name}", *(table.c[a] for a in key.key_attributes), unique=True)
+def is_text(column: sa.ColumnElement) -> bool:
+    try:
+        return column.type.python_type is str
+    except NotImplementedError:
+        return False
+
+
+def key_column(column: sa.ColumnElement, *, fold_keys: bool) -> sa.ColumnElement:
+    """A key column as it is indexed and compared: ``lower(column)`` for text when ``fold_keys``."""
+    return sa.func.lower(column) if fold_keys and is_text(column) else column
+
+
+def key_index(table: sa.Table, key: AlternateKeyDef, *, fold_keys: bool = False) -> sa.Index:
+    columns = (key_column(table.c[a], fold_keys=fold_keys) for a in key.key_attributes)
+    return sa.Index(f"uk_{table.name}_{key.logical_name}", *columns, unique=True)
 
 
 system_metadata = sa.MetaData()

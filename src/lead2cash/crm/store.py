@@ -41,6 +41,7 @@ from lead2cash.crm.schema import (  # noqa: F401  (re-exported: the store is the
     columns_for,
     customizations,
     entity_json,
+    key_column,
     key_index,
     org_counter,
     record_customization,
@@ -129,8 +130,20 @@ class Store:
         for row in rows:
             replay_customization(self.registry, row["kind"], row["entity"], json.loads(row["body"]))
         for entity in self.registry:
-            self.tables[entity.logical_name] = build_table(entity, self.metadata)
+            self.tables[entity.logical_name] = build_table(entity, self.metadata, fold_keys=self.fold_keys)
         self.metadata.create_all(self.engine)
+
+    @property
+    def fold_keys(self) -> bool:
+        """Whether key columns are compared as ``lower(column)`` (every database but SQLite, see ``schema``)."""
+        return self.engine.dialect.name != "sqlite"
+
+    def key_condition(self, table: sa.Table, name: str, value: Any) -> sa.ColumnElement[bool]:
+        """``column = value`` for a key column, case-insensitive for text and served by the key's index."""
+        if value is None:
+            return table.c[name].is_(None)
+        column = key_column(table.c[name], fold_keys=self.fold_keys)
+        return column == (sa.func.lower(value) if column is not table.c[name] else value)
 
     def table(self, logical_name: str) -> sa.Table:
         return self.tables[logical_name]
@@ -141,7 +154,7 @@ class Store:
             raise errors.DataverseError(
                 412, errors.DUPLICATE_KEY, f"An entity with the name {entity.logical_name} already exists."
             )
-        table = build_table(entity, self.metadata)
+        table = build_table(entity, self.metadata, fold_keys=self.fold_keys)
         try:
             with self.engine.begin() as conn:
                 table.create(conn)
@@ -182,7 +195,7 @@ class Store:
         if any(k.logical_name == key.logical_name for k in entity.alternate_keys):
             raise errors.DataverseError(412, errors.DUPLICATE_KEY, f"A key named {key.logical_name} exists.")
         with self.engine.begin() as conn:
-            index = key_index(self.tables[entity_name], key)
+            index = key_index(self.tables[entity_name], key, fold_keys=self.fold_keys)
             try:
                 index.create(conn)
             except sa.exc.IntegrityError as exc:
@@ -268,9 +281,9 @@ class UnitOfWork:
     def find_by_key(
         self, entity: EntityDef, key_values: dict[str, Any], *, lock: bool = False
     ) -> dict[str, Any] | None:
+        """The row with these alternate-key values (text compared case-insensitively), or None."""
         t = self.table(entity)
-        where = [t.c[name] == value if value is not None else t.c[name].is_(None) for name, value in key_values.items()]
-        stmt = sa.select(t).where(*where).limit(1)
+        stmt = sa.select(t).where(*(self.store.key_condition(t, n, v) for n, v in key_values.items())).limit(1)
         row = self.conn.execute(stmt.with_for_update() if lock else stmt).mappings().first()
         return dict(row) if row else None
 
@@ -439,7 +452,7 @@ class UnitOfWork:
             if any(v is None for v in kv.values()):
                 continue
             stmt = sa.select(t.c[entity.primary_id_attribute]).where(
-                *(t.c[a] == v for a, v in kv.items()), t.c[entity.primary_id_attribute] != id
+                *(self.store.key_condition(t, a, v) for a, v in kv.items()), t.c[entity.primary_id_attribute] != id
             )
             if self.conn.execute(stmt.limit(1)).first() is not None:
                 raise errors.DataverseError(
