@@ -188,7 +188,7 @@ class CustLedgerEntry(Versioned, Base):
     open: Mapped[bool] = flag(True)
     closed_at_date: Mapped[date | None] = mapped_column(Date)
     prepayment: Mapped[bool] = flag()
-    order_no: Mapped[str] = text(20)
+    order_no: Mapped[str] = text(20, index=True)
 
 
 class DetailedCustLedgEntry(Versioned, Base):

@@ -103,6 +103,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cust_ledger_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cust_ledger_entry_customer_no"), ["customer_no"], unique=False)
         batch_op.create_index(batch_op.f("ix_cust_ledger_entry_document_no"), ["document_no"], unique=False)
+        batch_op.create_index(batch_op.f("ix_cust_ledger_entry_order_no"), ["order_no"], unique=False)
         batch_op.create_index(batch_op.f("ix_cust_ledger_entry_row_version"), ["row_version"], unique=False)
 
     op.create_table(
@@ -695,6 +696,7 @@ def downgrade() -> None:
     op.drop_table("item_ledger_entry")
     with op.batch_alter_table("cust_ledger_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cust_ledger_entry_row_version"))
+        batch_op.drop_index(batch_op.f("ix_cust_ledger_entry_order_no"))
         batch_op.drop_index(batch_op.f("ix_cust_ledger_entry_document_no"))
         batch_op.drop_index(batch_op.f("ix_cust_ledger_entry_customer_no"))
 
