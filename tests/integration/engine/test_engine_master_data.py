@@ -94,3 +94,19 @@ def test_both_sides_have_data_couple_then_sync(engine, crm):
     erp_before, crm_before = engine.erp_version(), engine.crm_version()
     engine.run("CUSTOMER")
     assert (engine.erp_version(), engine.crm_version()) == (erp_before, crm_before)
+
+
+def test_payment_terms_option_mapping_and_customer_choice(engine, crm):
+    from lead2cash.erp.model import PaymentTerms
+
+    engine.run("SALESPEOPLE", full=True)
+    create(engine, PaymentTerms, code="NET 30", description="Net 30 days")
+    create(engine, PaymentTerms, code="CASH", description="Cash")
+    engine.run("PAYMENT TERMS")
+    create(engine, Customer, no="P1", name="Pays in 30", payment_terms_code="NET 30", salesperson_code="AT")
+    create(engine, Customer, no="P2", name="Pays cash", payment_terms_code="CASH", salesperson_code="AT")
+    to_job, _ = engine.run("CUSTOMER", full=True)
+    assert to_job.inserted == 2, [e.message for e in to_job.errors]
+    p1 = crm.get(f"accounts({coupled(engine, _id(engine, Customer, 'P1'))})").json()
+    p2 = crm.get(f"accounts({coupled(engine, _id(engine, Customer, 'P2'))})").json()
+    assert (p1["paymenttermscode"], p2["paymenttermscode"]) == (1, None)  # no "CASH" choice: left blank (M14)

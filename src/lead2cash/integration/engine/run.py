@@ -64,7 +64,12 @@ def run_mapping(
             raise LookupError(f"no integration table mapping named {mapping_name!r}")
         direction, kind = mapping.direction, mapping.kind
     if kind is MappingKind.OPTION:
-        return []  # option mappings are coupled by match (option_couplings), not record-synchronized here
+        # M14: an ERP code is coupled to the existing choice with its label; a code without one is left
+        # uncoupled and the choice stays blank on the accounts (no options are created in the CRM)
+        from lead2cash.integration.manual.matching import match_in_steps
+
+        report = match_in_steps(sessions, client, mapping_name, schedule=False)
+        return [report.job_id] if report.job_id else []
     jobs: list[uuid.UUID] = []
     if direction.includes(TO):
         jobs.append(pass_to_crm(ctx, mapping_name, full=full))
