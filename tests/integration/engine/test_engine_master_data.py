@@ -110,3 +110,22 @@ def test_payment_terms_option_mapping_and_customer_choice(engine, crm):
     p1 = crm.get(f"accounts({coupled(engine, _id(engine, Customer, 'P1'))})").json()
     p2 = crm.get(f"accounts({coupled(engine, _id(engine, Customer, 'P2'))})").json()
     assert (p1["paymenttermscode"], p2["paymenttermscode"]) == (1, None)  # no "CASH" choice: left blank (M14)
+
+
+def test_opportunity_with_contact_and_company_account(engine, crm):
+    from lead2cash.erp.model import Opportunity
+
+    engine.run("SALESPEOPLE", full=True)
+    create(engine, Customer, no="O1", name="Buyer", salesperson_code="CP")
+    create(engine, Contact, no="O-COMP", type=ContactType.COMPANY, name="Buyer", customer_no="O1")
+    create(engine, Contact, no="O-P", type=ContactType.PERSON, company_no="O-COMP", first_name="Eve", surname="Ng")
+    engine.run("CUSTOMER", full=True)
+    engine.run("CONTACT", full=True)
+    opp = create(engine, Opportunity, "opportunity_nos", description="Fleet renewal", contact_no="O-P",
+                 salesperson_code="CP", estimated_value_lcy=Decimal("25000"), probability_pct=40)  # fmt: skip
+    to_job, _ = engine.run("OPPORTUNITY")  # synchronizes uncoupled records (not "only coupled")
+    assert to_job.inserted == 1, [e.message for e in to_job.errors]
+    row = crm.get(f"opportunities({coupled(engine, opp)})").json()
+    assert row["name"] == "Fleet renewal" and row["closeprobability"] == 40 and row["estimatedvalue"] == 25000
+    assert row["_parentaccountid_value"] == str(coupled(engine, _id(engine, Customer, "O1")))
+    assert row["_parentcontactid_value"] == str(coupled(engine, _id(engine, Contact, "O-P")))

@@ -110,7 +110,7 @@ class _Page:
         records = {r.id: r for r in s.scalars(select(self.model).where(self.model.id.in_(erp_ids)))} if erp_ids else {}
         self.conv = Converter(self.ctx, s, m, FROM).prepare_crm(rows)
         self.rule.prepare_crm(self.ctx, s, rows)
-        self.to_crm = Converter(self.ctx, s, m, TO).prepare_erp(list(records.values()))
+        self.to_crm = Converter(self.ctx, s, m, TO, self.rule).prepare_erp(list(records.values()))
         for crm_id, row in zip(ids, rows, strict=True):
             coupling = couplings.get(crm_id)
             label = f"{m.crm_entity} {crm_id}"

@@ -100,7 +100,7 @@ class _Page:
         uncoupled = [r for r in records if r.id not in couplings]
         matched = self.rule.match_crm(self.ctx, s, uncoupled) if uncoupled else {}
         taken = by_crm_ids(s, m.crm_entity, matched.values()) if matched else {}
-        self.to_crm = Converter(self.ctx, s, m, TO).prepare_erp(records)
+        self.to_crm = Converter(self.ctx, s, m, TO, self.rule).prepare_erp(records)
         self.rule.prepare_erp(self.ctx, s, records)
         check_crm: list[tuple[Any, Coupling]] = []
         for record in records:

@@ -165,8 +165,11 @@ class _Option:
 class Converter:
     """Converts the records of one page in one direction; build with ``prepare``."""
 
-    def __init__(self, ctx: SyncContext, session: Session, mapping: TableMapping, direction: Direction):
+    def __init__(
+        self, ctx: SyncContext, session: Session, mapping: TableMapping, direction: Direction, rule: Any = None
+    ):
         self.ctx, self.session, self.mapping, self.direction = ctx, session, mapping, direction
+        self.rule = rule
         self.model = erp_model(mapping.erp_table)
         self.rows = [Row.of(r) for r in mapping.fields_for(direction)]
         self.crm = ctx.entity(mapping.crm_entity)
@@ -191,6 +194,10 @@ class Converter:
     def prepare_erp(self, records: list[Any]) -> Converter:
         for lookup in self.lookups.values():
             codes = {getattr(r, lookup.row.erp_field) for r in records} - {None, ""}
+            special = self.rule.crm_ids_for(self.ctx, self.session, lookup.row.erp_field, codes) if self.rule else None
+            if special is not None:
+                lookup.by_code = special
+                continue
             lookup.by_code = coupled_crm_ids(self.session, lookup.erp_table, lookup.key_field, codes)
         for option in self.options.values():
             codes = {getattr(r, option.row.erp_field) for r in records} - {None, ""}

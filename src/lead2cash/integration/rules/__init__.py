@@ -50,6 +50,13 @@ class EntityRule:
     def prepare_crm(self, ctx: SyncContext, session: Session, rows: list[dict]) -> None:
         """Before a page of CRM rows is converted: look up what the other hooks need, set-based."""
 
+    def crm_ids_for(
+        self, ctx: SyncContext, session: Session, erp_field: str, codes: set[str]
+    ) -> dict[str, uuid.UUID] | None:
+        """CRM ids for the codes of a reference field whose target is not found through couplings of the
+        referenced table (a company contact stands for its customer's account); ``None``: the usual way."""
+        return None
+
     def check_erp(self, ctx: SyncContext, session: Session, record: Any) -> None:
         """Refuse a record before anything is written (raise ``TransferError``)."""
 
