@@ -129,3 +129,24 @@ def test_opportunity_with_contact_and_company_account(engine, crm):
     assert row["name"] == "Fleet renewal" and row["closeprobability"] == 40 and row["estimatedvalue"] == 25000
     assert row["_parentaccountid_value"] == str(coupled(engine, _id(engine, Customer, "O1")))
     assert row["_parentcontactid_value"] == str(coupled(engine, _id(engine, Contact, "O-P")))
+
+
+def test_price_group_becomes_price_list_with_its_prices(engine, crm):
+    from lead2cash.erp.model import CustomerPriceGroup, SalesPrice
+    from lead2cash.erp.model.enums import SalesType
+
+    create(engine, UnitOfMeasure, code="PCS", description="Pieces")
+    create(engine, Item, no="2000", description="Helmet", base_unit_of_measure="PCS", unit_price=Decimal("50"))
+    group = create(engine, CustomerPriceGroup, code="RETAIL", description="Retail")
+    create(engine, SalesPrice, item_no="2000", sales_type=SalesType.CUSTOMER_PRICE_GROUP, sales_code="RETAIL",
+           unit_price=Decimal("45.50"))  # fmt: skip
+    engine.run("UNIT OF MEASURE", full=True)
+    engine.run("ITEM-PRODUCT", full=True)
+    [list_job] = engine.run("CUSTPRCGRP-PRICE", full=True)
+    assert list_job.inserted == 1, [e.message for e in list_job.errors]
+    [price_job] = engine.run("SALESPRC-PRODPRICE")
+    assert price_job.inserted == 1, [e.message for e in price_job.errors]
+    level = coupled(engine, group)
+    assert crm.get(f"pricelevels({level})").json()["name"] == "RETAIL"
+    items = crm.get("productpricelevels", params={"$filter": f"_pricelevelid_value eq {level}"}).json()["value"]
+    assert [(i["amount"], i["pricingmethodcode"]) for i in items] == [(45.5, 1)]
