@@ -10,6 +10,9 @@ loads that many customers (plus ``--contacts`` contacts and ``--items`` items), 
   table size: compare the sizes), and an idle run;
 * peak memory (max RSS) of this process (the engine; the CRM server runs apart).
 
+With ``--throttled`` the CRM runs its service-protection limiter (Dataverse's budget, scaled to a short
+window) and the client paces itself at 95 % of it: the output adds the share of the allowed request rate
+achieved and the share of requests rejected with 429 (goals: ≥ 0.90 and < 0.01).
 Prints one JSON object per size. Examples: ``python bench/sync_full.py`` (5,000 customers);
 ``python bench/sync_full.py --customers 10000,50000 --changes 1000``;
 ``python bench/sync_full.py --customers 100000 --contacts 100000 --items 20000``.
@@ -53,9 +56,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_crm(data_dir: Path) -> tuple[subprocess.Popen, str, str]:
+#: Dataverse's per-user budget (6,000 requests / 5 minutes); the server's limiter keeps this rate when scaled
+ALLOWED_RATE = 6000 / 300
+
+
+def start_crm(data_dir: Path, throttled: bool = False) -> tuple[subprocess.Popen, str, str]:
     port = _free_port()
     env = {**os.environ, "L2C_DATA_DIR": str(data_dir)}
+    if throttled:  # the service-protection limiter, scaled down (same rate, a 3-second window)
+        env |= {"L2C_CRM_LIMITS": "true", "L2C_CRM_LIMITS_SCALE": "0.01"}
     cmd = [str(Path(sys.executable).with_name("lead2cash")), "crm", "serve", "--no-https", "--port", str(port)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -105,25 +114,35 @@ def floor(client, rows: int, page: int) -> float:
 
 def one_size(customers: int, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="l2c-bench-sync-"))
-    proc, url, secret = start_crm(tmp / "crm")
+    proc, url, secret = start_crm(tmp / "crm", args.throttled)
     try:
+        pacing = {"max_rate": ALLOWED_RATE * 0.95, "bulk_chunk_size": 10} if args.throttled else {}
         dv = DataverseSettings(url=url, authority=url, tenant_id="bench", client_id=seed.INTEGRATION_CLIENT_ID,
-                               client_secret=secret, read_timeout=300)  # fmt: skip
+                               client_secret=secret, read_timeout=300, **pacing)  # fmt: skip
         _, sessions = open_database(f"sqlite:///{tmp / 'erp.db'}")
         load_erp(sessions, customers, args.contacts, args.items)
         out: dict = {"customers": customers, "contacts": args.contacts, "items": args.items, "page_size": args.page}
         with SyncDataverseClient(dv) as client:
-            floor_s = floor(client, customers, args.page)
+            floor_s = floor(client, customers, args.page) if not args.throttled else 0.0
             ctx = SyncContext.open(sessions, client, page_size=args.page)
             run_mapping(sessions, client, "SALESPEOPLE", full=True, ctx=ctx)
+            stats = client.client.transport.stats
+            sent, throttled = stats.sent, stats.throttled
             started = time.perf_counter()
             pass_to_crm(ctx, "CUSTOMER", full=True)
             to_crm_s = time.perf_counter() - started
+            if args.throttled:
+                sent, throttled = stats.sent - sent, stats.throttled - throttled
+                out |= {
+                    "throttled_requests": sent,
+                    "achieved_rate_share": round(sent / to_crm_s / ALLOWED_RATE, 3),
+                    "rejected_share": round(throttled / max(sent, 1), 4),
+                }
             out |= {
                 "customers_to_crm_s": round(to_crm_s, 2),
                 "customers_per_s": round(customers / to_crm_s, 1),
-                "floor_per_s": round(customers / floor_s, 1),
-                "ratio_to_floor": round(floor_s / to_crm_s, 3),
+                "floor_per_s": round(customers / floor_s, 1) if floor_s else None,
+                "ratio_to_floor": round(floor_s / to_crm_s, 3) if floor_s else None,
             }
             for name, count in (("CONTACT", args.contacts), ("UNIT OF MEASURE", 1), ("ITEM-PRODUCT", args.items)):
                 if count:
@@ -155,6 +174,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=0)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--page", type=int, default=500)
+    parser.add_argument("--throttled", action="store_true", help="against the service-protection limiter")
     args = parser.parse_args()
     for size in (int(s) for s in args.customers.split(",")):
         print(json.dumps(one_size(size, args)), flush=True)
