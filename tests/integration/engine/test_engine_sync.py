@@ -91,3 +91,7 @@ def test_uncoupled_salesperson_fails_customer_then_retried_after_coupling(engine
     with engine.sessions() as s:
         results = set(s.scalars(select(Coupling.last_to_crm_result).where(Coupling.erp_table == "customer")))
     assert results == {SyncResult.SUCCESS}
+    # created as a customer account like any other new account (R3), owned by the now coupled user (R2)
+    rows = crm.get("accounts", params={"$filter": "startswith(name,'Customer R')",
+                                       "$select": "customertypecode,_ownerid_value"}).json()["value"]  # fmt: skip
+    assert {(r["customertypecode"], r["_ownerid_value"]) for r in rows} == {(3, seed_user("bart@lead2cash.local", crm))}

@@ -134,7 +134,7 @@ class _Page:
             self.rule.check_erp(self.ctx, self.session, record)
             values = self.to_crm.erp_values(record)
             payload = self.to_crm.to_crm(record, values=values)
-            insert = coupling is None
+            insert = coupling is None or coupling.crm_version is None  # never written to the CRM yet
             self.rule.complete_crm(self.ctx, self.session, record, payload, insert)
         except TransferError as exc:
             self.fail(record, coupling, str(exc))
