@@ -5,7 +5,8 @@ absolute ``@odata.nextLink`` whose ``$skiptoken`` is opaque. The token here carr
 last row sent (and the page size, so clients that re-issue only the link's query string still get the same
 pages), which makes every page an index range scan: cost and memory stay flat however deep a client pages.
 Rows are ordered by the requested ``$orderby`` with the primary key as the final tie-breaker, NULLs first
-ascending and last descending as SQL Server does. ``$filter`` is compiled by :mod:`.filter`.
+ascending and last descending as SQL Server does; text sorts case-insensitively (lower case in byte order)
+on every database, as Dataverse sorts it. ``$filter`` is compiled by :mod:`.filter`.
 """
 
 from __future__ import annotations
@@ -201,26 +202,50 @@ def decode_token(token: str) -> dict[str, Any]:
 # ---- execution ----
 
 
-def sort_columns(opts: QueryOptions, table: sa.Table) -> list[tuple[sa.ColumnElement, bool, str]]:
-    cols = [(table.c[a.logical_name], desc, a.logical_name) for a, desc in opts.orderby]
+def _text_order(value: sa.ColumnElement) -> sa.ColumnElement:
+    """Text as it sorts and compares in keyset paging where columns are not ``NOCASE``: lower case in byte
+    order, which is what SQLite's ``NOCASE`` columns do (and case-insensitive, as Dataverse sorts)."""
+    return sa.collate(sa.func.lower(value), "C")
+
+
+def sort_columns(
+    opts: QueryOptions, table: sa.Table, *, fold_text: bool = False
+) -> list[tuple[sa.ColumnElement, bool, str, bool]]:
+    """``(sort expression, descending, column name, text folded)`` per sort key, the primary key last;
+    ``fold_text`` on databases whose text columns are case-sensitive."""
+    cols = []
+    for attr, desc in opts.orderby:
+        column = table.c[attr.logical_name]
+        folded = fold_text and attr.attribute_type in ("String", "Memo")
+        cols.append((_text_order(column) if folded else column, desc, attr.logical_name, folded))
     pk = opts.entity.primary_id_attribute
-    if all(name != pk for _, _, name in cols):
-        cols.append((table.c[pk], False, pk))
+    if all(col[2] != pk for col in cols):
+        cols.append((table.c[pk], False, pk, False))
     return cols
 
 
-def _after(cols: list[tuple[sa.ColumnElement, bool, str]], values: list[Any]) -> sa.ColumnElement[bool]:
+def _after(cols: list[tuple[sa.ColumnElement, bool, str, bool]], values: list[Any]) -> sa.ColumnElement[bool]:
     """Rows strictly after ``values`` in the order NULLS FIRST ascending / NULLS LAST descending."""
     if len(values) != len(cols):
         raise errors.bad_request("The $skiptoken does not match this query.", errors.QUERY_SYNTAX)
+
+    def bound(value: Any, folded: bool) -> Any:
+        if folded and not isinstance(value, str):
+            raise errors.bad_request("The $skiptoken does not match this query.", errors.QUERY_SYNTAX)
+        return _text_order(sa.literal(value, sa.String())) if folded else value
+
     alternatives = []
-    for i, (col, desc, _name) in enumerate(cols):
+    for i, (col, desc, _name, folded) in enumerate(cols):
         value = values[i]
         if value is None:
             beyond = sa.false() if desc else col.is_not(None)
         else:
+            value = bound(value, folded)
             beyond = sa.or_(col < value, col.is_(None)) if desc else col > value
-        equal = [c.is_(None) if v is None else c == v for (c, _d, _n), v in zip(cols[:i], values[:i], strict=True)]
+        equal = [
+            c.is_(None) if v is None else c == bound(v, f)
+            for (c, _d, _n, f), v in zip(cols[:i], values[:i], strict=True)
+        ]
         alternatives.append(sa.and_(*equal, beyond))
     return sa.or_(*alternatives)
 
@@ -262,7 +287,7 @@ def fetch(
 ) -> tuple[list[dict[str, Any]], list[Any] | None]:
     """One page of rows (the columns the answer needs) and the sort key of its last row when more follow."""
     table = uow.table(opts.entity)
-    cols = sort_columns(opts, table)
+    cols = sort_columns(opts, table, fold_text=uow.conn.dialect.name != "sqlite")
     stmt = sa.select(*needed_columns(opts, table, also))
     condition = filter_condition(uow, opts, table)
     if condition is not None:
@@ -271,7 +296,7 @@ def fetch(
         stmt = stmt.where(extra)
     if after is not None:
         stmt = stmt.where(_after(cols, after))
-    order = [col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc, _ in cols]
+    order = [col.desc().nulls_last() if desc else col.asc().nulls_first() for col, desc, _, _ in cols]
     try:
         result = uow.conn.execute(stmt.order_by(*order).limit(page_size + 1))
     except sa.exc.StatementError as exc:  # a skip token whose values do not fit the sort columns
@@ -282,7 +307,7 @@ def fetch(
     rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
     if len(rows) > page_size:
         rows = rows[:page_size]
-        return rows, [rows[-1][name] for _, _, name in cols]
+        return rows, [rows[-1][name] for _, _, name, _ in cols]
     return rows, None
 
 
