@@ -93,8 +93,8 @@ def review(
     print(json.dumps(lines, indent=2)) if as_json else console.print(_table(lines))
 
 
-def _follow(sessions, queue=None, *, interval: float = 1.0, timeout: float | None = None) -> list[dict]:
-    """Progress bars per started line until all are finished or failed (running jobs here when given a queue)."""
+def _follow(sessions, *, interval: float = 1.0, timeout: float | None = None) -> list[dict]:
+    """Progress bars per started line until all are finished or failed."""
     columns = (
         TextColumn("{task.description:<22}"),
         BarColumn(),
@@ -105,8 +105,6 @@ def _follow(sessions, queue=None, *, interval: float = 1.0, timeout: float | Non
     with Progress(*columns, console=console) as bars:
         tasks: dict[str, int] = {}
         while True:
-            if queue is not None:
-                queue.run_until_idle(timeout=interval * 30)
             lines = [p for p in _lines(sessions) if p["status"]]
             for p in lines:
                 if p["name"] not in tasks:
@@ -144,7 +142,12 @@ def start(
         from lead2cash.jobs.runtime import make_queue
 
         import_modules()
-        lines = _follow(sessions, make_queue(engine, sessions, _url(database_url)), interval=0.2)
+        queue = make_queue(engine, sessions, _url(database_url))
+        queue.start()  # workers in this process, whichever runner the database calls for
+        try:
+            lines = _follow(sessions, interval=0.2)
+        finally:
+            queue.stop()
     elif wait:
         lines = _follow(sessions)
     else:

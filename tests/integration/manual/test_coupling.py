@@ -19,8 +19,6 @@ from lead2cash.integration.mapping.enums import Direction
 from lead2cash.integration.mapping.model import TableMapping
 from lead2cash.jobs.model import Job
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
-
 
 def test_couple_by_name_then_recouple_to_another_row(erp_env, org, crm, tag, rows):
     first = org.account(f"Fabrikam {tag}")

@@ -22,7 +22,6 @@ from lead2cash.jobs import EntrySpec, register_handler, scheduler
 from lead2cash.jobs.model import Job, JobDependency, JobQueueEntry
 from lead2cash.jobs.sqlite_runner import EmbeddedQueue
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
 REC = Recommendation
 RECURRING = "test.manual.recurring_sync"
 register_handler(RECURRING, lambda ctx, payload: None)  # stands in for the mapping's recurring synchronization

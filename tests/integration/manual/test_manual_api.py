@@ -3,7 +3,6 @@ real CRM org behind them: answers, error bodies, roles, and a CRM that refuses t
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from lead2cash.db import transaction
@@ -12,7 +11,6 @@ from lead2cash.integration.couplings import couple
 from lead2cash.integration.mapping.enums import SyncResult
 from lead2cash.integration.setup import service
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
 API = "/api/v1/integration"
 
 

@@ -15,7 +15,6 @@ from lead2cash.erp.model.master import Customer
 from lead2cash.erp.services import records
 from lead2cash.integration import couplings
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
 runner = CliRunner()
 
 

@@ -18,8 +18,6 @@ from lead2cash.integration.mapping.model import FieldMapping, TableMapping
 from lead2cash.integration.synclog import SyncJob
 from lead2cash.jobs.model import Job
 
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
-
 
 def _criteria(session, mapping: str, *rows: tuple[str, int, bool]) -> None:
     """Use exactly these (ERP field, priority, case-sensitive) rows of ``mapping`` for matching."""

@@ -3,8 +3,6 @@ and both sides' existence, retry, retry all, synchronize, delete couplings, rest
 
 from __future__ import annotations
 
-import pytest
-
 from lead2cash.db import transaction
 from lead2cash.erp.model.master import Customer
 from lead2cash.integration.coupling_model import Coupling
@@ -12,8 +10,6 @@ from lead2cash.integration.couplings import couple
 from lead2cash.integration.manual import sync_errors
 from lead2cash.integration.mapping.enums import SyncResult
 from lead2cash.jobs.model import Job
-
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
 
 
 def _pair(session, org, rows, tag, i, *, skipped=False, failed=True):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 import lead2cash.integration.manual.jobs  # noqa: F401  (registers the job handlers)
@@ -16,8 +15,6 @@ from lead2cash.integration import couplings
 from lead2cash.integration.manual import sync_now
 from lead2cash.integration.manual.sync_now import Action
 from lead2cash.jobs.sqlite_runner import EmbeddedQueue
-
-pytestmark = pytest.mark.parametrize("erp_url", ["sqlite"], indirect=True)
 
 
 def _run(erp_env) -> None:
