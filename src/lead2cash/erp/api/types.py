@@ -19,6 +19,16 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _fits(length: int):
+    def check(value: str) -> str:
+        # upper-casing can lengthen a code ("ß" → "SS"): check the length of what will be stored
+        if len(value) > length:
+            raise ValueError(f"must be at most {length} characters in upper case")
+        return value
+
+    return AfterValidator(check)
+
+
 def Code(length: int):
     return Annotated[
         str,
@@ -30,6 +40,7 @@ def Code(length: int):
             pattern=r"^[^\s/\\?#%][^/\\?#%]*$",
         ),
         AfterValidator(_no_nul),
+        _fits(length),
     ]
 
 
