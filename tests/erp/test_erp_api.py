@@ -240,6 +240,7 @@ def test_singleton_setup_records_have_etags(erp_client):
         ("customers", {"credit_limit_lcy": "-1"}, "credit_limit_lcy"),
         ("salespeople", {"name": "no code"}, "code"),
         ("salespeople", {"code": "A/B"}, "code"),
+        ("shipping-agents", {"code": "000000000ß"}, "code"),  # 10 characters, 11 once upper-cased
         ("currencies", {"code": "XYZ", "iso_code": "XYZ"}, "iso_code"),
         ("payment-terms", {"code": "BAD", "due_date_calculation": "14X"}, "due_date_calculation"),
         ("items", {"unit_price": "-5"}, "unit_price"),
