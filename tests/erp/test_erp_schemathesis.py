@@ -7,6 +7,8 @@ kept small so the whole run stays around a minute per engine.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -16,7 +18,8 @@ from starlette.testclient import TestClient
 
 from lead2cash.erp.api.app import create_app
 
-EXAMPLES_PER_OPERATION = 8
+# A deeper run: L2C_SCHEMATHESIS_EXAMPLES=100 pytest tests/erp/test_erp_schemathesis.py
+EXAMPLES_PER_OPERATION = int(os.environ.get("L2C_SCHEMATHESIS_EXAMPLES", "8"))
 
 # The document only describes the routes, so it is rendered from an app without a database.
 schema = schemathesis.openapi.from_dict(create_app(sessionmaker()).openapi())
