@@ -150,3 +150,33 @@ def test_price_group_becomes_price_list_with_its_prices(engine, crm):
     assert crm.get(f"pricelevels({level})").json()["name"] == "RETAIL"
     items = crm.get("productpricelevels", params={"$filter": f"_pricelevelid_value eq {level}"}).json()["value"]
     assert [(i["amount"], i["pricingmethodcode"]) for i in items] == [(45.5, 1)]
+
+
+def test_posted_invoice_with_lines_to_crm(engine, crm):
+    from datetime import date
+
+    from lead2cash.erp.model import SalesInvoiceHeader
+    from lead2cash.erp.model.documents import SalesDocumentType
+    from lead2cash.erp.services import documents, posting
+
+    engine.run("SALESPEOPLE", full=True)
+    create(engine, UnitOfMeasure, code="PCS", description="Pieces")
+    create(engine, Item, no="3000", description="Bell", base_unit_of_measure="PCS", unit_price=Decimal("12.50"))
+    create(engine, Customer, no="INV1", name="Invoiced Ltd", salesperson_code="AT")
+    with engine.sessions() as s, s.begin():
+        header = documents.create_document(
+            s, SalesDocumentType.ORDER, {"sell_to_customer_no": "INV1", "order_date": date(2026, 3, 1)},
+            [{"no": "3000", "quantity": Decimal(4)}],
+        )  # fmt: skip
+        invoice_no = posting.post(s, header, posting_date=date(2026, 3, 2)).invoice_no
+    for name in ("UNIT OF MEASURE", "ITEM-PRODUCT", "CUSTOMER"):
+        engine.run(name, full=True)
+    [job] = engine.run("POSTEDSALESINV-INV", full=True)
+    assert job.inserted == 1, [e.message for e in job.errors]
+    invoice_id = coupled(engine, _id(engine, SalesInvoiceHeader, invoice_no))
+    invoice = crm.get(f"invoices({invoice_id})").json()
+    assert (invoice["name"], invoice["statuscode"]) == (invoice_no, 4)
+    assert invoice["_customerid_value"] == str(coupled(engine, _id(engine, Customer, "INV1")))
+    details = crm.get("invoicedetails", params={"$filter": f"_invoiceid_value eq {invoice_id}"}).json()["value"]
+    assert [(d["quantity"], d["priceperunit"]) for d in details] == [(4, 12.5)]
+    assert details[0]["_productid_value"] == str(coupled(engine, _id(engine, Item, "3000")))
