@@ -95,3 +95,29 @@ def test_uncoupled_salesperson_fails_customer_then_retried_after_coupling(engine
     rows = crm.get("accounts", params={"$filter": "startswith(name,'Customer R')",
                                        "$select": "customertypecode,_ownerid_value"}).json()["value"]  # fmt: skip
     assert {(r["customertypecode"], r["_ownerid_value"]) for r in rows} == {(3, seed_user("bart@lead2cash.local", crm))}
+
+
+def test_cli_sync_run_uses_the_connection_setup(engine, crm, monkeypatch):
+    from typer.testing import CliRunner
+
+    from lead2cash.cli import app
+    from lead2cash.config import get_settings
+    from lead2cash.integration.setup.service import update
+
+    secret_key = "engine-cli-test-secret-key-0123456789abcdef"
+    with engine.sessions() as s, s.begin():
+        update(s, {"server_address": engine.org.url, "authority": engine.org.url, "tenant_id": engine.org.tenant,
+                   "client_id": engine.client.client.settings.client_id, "client_secret": engine.org.secret},
+               secret_key)  # fmt: skip
+    add_customers(engine, 2, prefix="CLI")
+    monkeypatch.setenv("L2C_DATABASE_URL", engine.db.url)
+    monkeypatch.setenv("L2C_SECRET_KEY", secret_key)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["sync", "run", "CUSTOMER", "--full"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "CUSTOMER" in result.output
+    names = {a["name"] for a in crm.get("accounts", params={"$select": "name"}).json()["value"]}
+    assert {"Customer CLI0", "Customer CLI1"} <= names
