@@ -274,16 +274,23 @@ def header_totals(uow: UnitOfWork, entity: EntityDef, header: dict) -> dict[str,
 
 
 def refresh_header(uow: UnitOfWork, change: Change) -> None:
-    """After a line changed: store the header's new totals."""
+    """After a line changed: its header's totals (and those of a header it left) are stored once the unit
+    of work flushes, so writing N lines of one header in a request updates the header once, not N times."""
     if change.entity.logical_name not in LINES:
         return
     header_name = LINES[change.entity.logical_name]
-    row = {**(change.existing or {}), **change.values}
-    header_id = row.get(f"{header_name}id")
+    column = f"{header_name}id"
+    ids = {(change.existing or {}).get(column), change.values.get(column, (change.existing or {}).get(column))}
+    for header_id in sorted(i for i in ids if i):
+        uow.defer(("header totals", header_name, header_id), lambda u, h=header_id: store_totals(u, header_name, h))
+
+
+def store_totals(uow: UnitOfWork, header_name: str, header_id: str) -> None:
+    """Recompute a header's totals from its lines and write them if they changed."""
     entity = uow.registry.get(header_name)
-    header = uow.get(entity, header_id) if header_id else None
+    header = uow.get(entity, header_id)
     if header is None:
-        return  # the header itself is being deleted
+        return  # the header itself was deleted
     totals = header_totals(uow, entity, header)
     if any(header.get(name) != value for name, value in totals.items()):
         with privileged("totals"):

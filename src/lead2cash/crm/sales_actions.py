@@ -224,6 +224,7 @@ def _entity_response(
                 names.append(attr.odata_name)
         params["$select"] = ",".join(names)
     opts = query.parse_options(uow.registry, entity, params)
+    uow.flush()  # totals of the lines just copied
     row = uow.get(entity, id)
     out = query.render(uow, opts, [row], preferences(request))[0]
     context = f"{service_root(request, version)}$metadata#{entity.entity_set_name}/$entity"

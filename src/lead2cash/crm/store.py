@@ -21,7 +21,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -222,7 +222,9 @@ class Store:
         """
         engine = self.read_engine if readonly else self.engine
         with engine.connect() as conn, conn.begin():
-            yield UnitOfWork(self, conn, caller)
+            uow = UnitOfWork(self, conn, caller)
+            yield uow
+            uow.flush()
 
 
 def _read_engine(url: str) -> Engine:
@@ -250,6 +252,7 @@ class UnitOfWork:
     caller: Any = None
     now: datetime = field(default_factory=utcnow)
     _currency_cache: dict[str, Any] = field(default_factory=dict)
+    _deferred: dict[Hashable, Callable[[UnitOfWork], None]] = field(default_factory=dict)
 
     @property
     def registry(self) -> Registry:
@@ -362,6 +365,18 @@ class UnitOfWork:
             },
         )
         self.complete(change)
+
+    def defer(self, key: Hashable, action: Callable[[UnitOfWork], None]) -> None:
+        """Run ``action(uow)`` once at the next ``flush`` however many writes defer it under ``key``: work that
+        follows from many rows (a header's totals after its lines) is done once, not once per row."""
+        self._deferred.setdefault(key, action)
+
+    def flush(self) -> None:
+        """Run the deferred actions now (and any they defer). Called before the unit of work commits, at the
+        end of each request sharing it (``$batch`` changesets), and before a response reads what it wrote."""
+        while self._deferred:
+            key = next(iter(self._deferred))
+            self._deferred.pop(key)(self)
 
     # ---- the steps of a write (``create``/``update`` above; set-based writers call them per row) ----
 

@@ -2,7 +2,8 @@
 
 The unit of work is taken from ``request.scope["l2c.uow"]`` when a caller (``$batch`` for changeset
 members) already holds one; then the route neither commits nor rolls back, the owner does. Otherwise the
-route opens its own transaction and commits when the handler returns normally.
+route opens its own transaction and commits when the handler returns normally. Either way the work the
+request's writes deferred (see ``UnitOfWork.defer``) runs when the handler's block ends.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def unit_of_work(request: Request, *, readonly: bool = False) -> Iterator[UnitOf
     shared = request.scope.get(UOW_SCOPE_KEY)
     if shared is not None:
         yield shared
+        shared.flush()  # this request's deferred work (header totals) is done before the next part runs
         return
     with store_of(request).unit_of_work(caller_of(request), readonly=readonly) as uow:
         yield uow

@@ -158,6 +158,7 @@ def _create(version: str, segment: str, request: Request, body: Any) -> Response
         id = uow.create(entity, values)
         headers = _entity_id_headers(request, version, entity, id)
         if prefs.return_representation:
+            uow.flush()
             row = uow.get(entity, id)
             out = _single_body(uow, request, version, entity, row, request.query_params, prefs)
             headers.update(ETag=etag(row["versionnumber"]), **{"Preference-Applied": "return=representation"})
@@ -217,6 +218,7 @@ def _upsert(version: str, segment: str, request: Request, body: Any) -> Response
             status = 200
         headers = _entity_id_headers(request, version, entity, id)
         if prefs.return_representation:
+            uow.flush()
             fresh = uow.get(entity, id)
             out = _single_body(uow, request, version, entity, fresh, request.query_params, prefs)
             headers.update(ETag=etag(fresh["versionnumber"]), **{"Preference-Applied": "return=representation"})
