@@ -17,10 +17,6 @@ every deleted row so change tracking can report ``$deletedEntity``.
 from __future__ import annotations
 
 import json
-import secrets
-import threading
-import time
-import uuid
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -32,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateColumn
 
 from lead2cash.crm.catalog import standard_registry
+from lead2cash.crm.ids import new_id, normalise_guid
 from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, Registry
 from lead2cash.crm.odata import errors
 from lead2cash.crm.schema import (  # noqa: F401  (re-exported: the store is the public entry point)
@@ -73,36 +70,6 @@ class WriteHook(Protocol):
     def before(self, uow: UnitOfWork, change: Change) -> None: ...
 
     def after(self, uow: UnitOfWork, change: Change) -> None: ...
-
-
-_SEQUENCE_BITS = 74  # the random bits of a version-7 UUID, used here as a per-millisecond sequence
-_id_lock = threading.Lock()
-_last_id = (0, 0)
-
-
-def new_id() -> str:
-    """A server-assigned GUID; ids assigned later sort after earlier ones (as text and as UUIDs).
-
-    Dataverse assigns sequential GUIDs for the same reason: every insert then lands at the end of the
-    primary-key index instead of on a random page of it, so the pages a write dirties (and the database
-    writes back) do not grow with the table. Layout of a version-7 UUID: 48 bits of Unix time in
-    milliseconds, then a sequence that starts at a random point and counts up within the millisecond.
-    """
-    global _last_id
-    with _id_lock:
-        candidate = (
-            time.time_ns() // 1_000_000,
-            secrets.randbits(_SEQUENCE_BITS - 1),
-        )  # half the room left to count up
-        _last_id = candidate if candidate > _last_id else (_last_id[0], _last_id[1] + 1)
-        ms, seq = _last_id
-    value = (ms << 80) | (0x7 << 76) | ((seq >> 62) << 64) | (0b10 << 62) | (seq & ((1 << 62) - 1))
-    return str(uuid.UUID(int=value))
-
-
-def normalise_guid(value: Any) -> str:
-    """Any GUID spelling (braces, upper case, ``uuid.UUID``) → lowercase text; ``ValueError`` if invalid."""
-    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value).strip("{}")))
 
 
 class Store:
