@@ -16,6 +16,7 @@ once are harmless: the outbox watermark row is locked for the tick and dedup key
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
@@ -252,19 +253,23 @@ class ProcrastinateQueue(BaseQueue):
         self._dispatch(self.undispatched())
         self.tick()
 
-    async def _maintenance_loop(self) -> None:
-        while True:
+    async def _maintenance_loop(self, stopping: asyncio.Event) -> None:
+        # Never cancelled mid-round: a query cut off by cancellation would leave its connection idle in a
+        # transaction, holding locks until the process ends. It stops between rounds instead.
+        while not stopping.is_set():
             try:
                 await self.recover_stalled()
                 await asyncio.to_thread(self.maintenance_once)
             except Exception:
                 log.exception("job maintenance error")
-            await asyncio.sleep(self.tick_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), self.tick_seconds)
 
     # -- running workers ----------------------------------------------------------------------------------
     async def run_async(self, *, install_signal_handlers: bool = False) -> None:
         async with self.app.open_async():
-            maintenance = asyncio.create_task(self._maintenance_loop())
+            stopping = asyncio.Event()
+            maintenance = asyncio.create_task(self._maintenance_loop(stopping))
             try:
                 await self.app.run_worker_async(
                     queues=[QUEUE],
@@ -277,7 +282,8 @@ class ProcrastinateQueue(BaseQueue):
                     shutdown_graceful_timeout=5.0,
                 )
             finally:
-                maintenance.cancel()
+                stopping.set()
+                await asyncio.shield(maintenance)
 
     def run(self) -> None:
         """Run a worker in the foreground until SIGINT/SIGTERM (the ``worker`` command)."""
