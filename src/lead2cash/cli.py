@@ -41,6 +41,11 @@ except ModuleNotFoundError as exc:
     if exc.name != "lead2cash.erp.cli":
         raise
 
+# ``run`` starts the whole demo (CRM server, ERP process, integration); it replaces the ERP-only ``run``
+from lead2cash.demo.run import run as _run_demo  # noqa: E402
+
+app.command("run")(_run_demo)
+
 try:  # ``worker``: runs background jobs (procrastinate on PostgreSQL, embedded threads on SQLite)
     from lead2cash.jobs.cli import register_top_level as _register_jobs
 

@@ -5,4 +5,5 @@ knows the integration's jobs without configuration. Each import below registers 
 part of the integration.
 """
 
+from lead2cash.integration import recurring  # noqa: F401  (the recurring run of a mapping)
 from lead2cash.integration.manual import jobs as manual_jobs  # noqa: F401  (sync records, full sync, couple)

@@ -113,7 +113,7 @@ def router() -> APIRouter:
         summary="Recreate the standard integration table mappings",
     )
     def use_defaults(request: Request, _: str = Depends(_admin)) -> dict[str, Any]:
-        from lead2cash.integration.mapping.defaults import use_default_setup
+        from lead2cash.integration.recurring import use_default_setup  # mappings and their recurring entries
 
         with transaction(request.app.state.sessions) as session:
             mappings = use_default_setup(session)

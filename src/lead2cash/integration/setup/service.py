@@ -347,9 +347,12 @@ def set_enabled(sessions: sessionmaker[Session], secret_key: str, enabled: bool,
 
 def _set_jobs_ready(session: Session, ready: bool) -> None:
     """The integration's recurring job queue entries: Ready when enabled, On Hold when disabled."""
+    from lead2cash.integration.recurring import ensure_entries
     from lead2cash.jobs import scheduler
     from lead2cash.jobs.model import EntryStatus, JobQueueEntry
 
+    if ready:  # create or refresh one recurring entry per mapping before setting them Ready
+        ensure_entries(session)
     query = select(JobQueueEntry).where(JobQueueEntry.handler.like(f"{JOB_HANDLER_PREFIX}%"))
     for entry in session.scalars(query.with_for_update()):
         if ready:
