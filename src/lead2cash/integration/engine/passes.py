@@ -250,13 +250,13 @@ def _by_modified_on(ctx, mapping: TableMapping, entity_set: str, columns: list[s
     if since is not None:
         parts.append(f"modifiedon ge {(since - OVERLAP).isoformat().replace('+00:00', 'Z')}")
     latest = since
-    pages = list(ctx.client.pages(entity_set, select=columns, filter=" and ".join(parts) or None,
-                                  orderby=["modifiedon", odata_id(ctx, mapping)], page_size=ctx.page_size))  # fmt: skip
-    for number, p in enumerate(pages):
+    pages = ctx.client.pages(entity_set, select=columns, filter=" and ".join(parts) or None,
+                             orderby=["modifiedon", odata_id(ctx, mapping)], page_size=ctx.page_size)  # fmt: skip
+    for p in pages:  # one page in memory at a time; the watermark moves with the last page
         for row in p.rows:
             stamp = datetime.fromisoformat(str(row["modifiedon"]).replace("Z", "+00:00"))
             latest = stamp if latest is None or stamp > latest else latest
-        last = number == len(pages) - 1
+        last = p.next_link is None
         page(p.rows, modified=min(latest, started) if last and latest is not None else None)
 
 
