@@ -6,7 +6,8 @@ starts with ``BEGIN IMMEDIATE``), so two claims can never take the same job or t
 even from separate processes on the same file. A housekeeping thread renews the leases of the jobs this
 process runs (the heartbeat), requeues jobs whose lease ran out (their worker died; the lost run counts as
 an attempt, and the last allowed attempt leaves the job dead) and ticks the scheduler. Transactions stay
-short: the handler runs outside any transaction of the runner.
+short: the handler runs outside any transaction of the runner. The same runner also works on PostgreSQL
+(foreground runs, tests), where claims take turns through a transaction-scoped advisory lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from lead2cash.db import transaction
@@ -25,6 +26,7 @@ from lead2cash.jobs.queue import BaseQueue, log
 from lead2cash.jobs.registry import JobContext
 from lead2cash.sqltypes import utcnow
 
+CLAIM_LOCK = 0x6C32636C
 _BUSY = aliased(Job)  # built once so the claim statement is cached
 LOST = "the worker running this attempt stopped (its lease expired without a heartbeat)"
 
@@ -69,6 +71,9 @@ class EmbeddedQueue(BaseQueue):
             .scalar_subquery()
         )
         with transaction(self.sessions) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                # the same runner on PostgreSQL (foreground runs, tests): claims take turns, as on SQLite
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
             job_id = session.scalar(
                 update(Job)
                 .where(Job.id == candidate, Job.status == JobStatus.READY)
