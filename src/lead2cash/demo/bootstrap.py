@@ -9,7 +9,9 @@
    mappings with their recurring job queue entries, the ERP's demo salespeople coupled to the CRM's
    salespeople users (as a user would do on the coupling page), and the connection enabled.
 4. The full synchronization review generated and started, unless it was started before. CUSTOMER couples
-   on the name and creates the rest; CONTACT runs as a full synchronization (the people differ).
+   on the name and creates the rest, leaving payment terms, shipment method and shipping agent blank
+   where the org has no matching choice (*clear value on failed sync*); CONTACT runs as a full
+   synchronization (the people differ on the two sides).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lead2cash.integration.dataverse.errors import PreconditionFailed
 
 _NS = uuid.UUID("5d7c1c62-3f1e-4b2a-9d5e-6a1f0c2b7e41")
 CRM_ACCOUNTS = 3
+OPTION_FIELDS = ("payment_terms_code", "shipment_method_code", "shipping_agent_code")
 CRM_CONTACTS = (("Morgan", "Reyes"), ("Priya", "Natarajan"), ("Jonas", "Berg"), ("Lea", "Fischer"))
 
 
@@ -66,7 +69,12 @@ def load_crm_demo(sessions: sessionmaker[Session], crm: SyncDataverseClient) -> 
     for i, name in enumerate(names):
         account_id = uuid.uuid5(_NS, f"account-{i}")
         accounts.append(account_id)
-        body = {"name": name, "customertypecode": 3, "telephone1": f"+1 555 010{i}", "websiteurl": "https://example.com"}
+        body = {
+            "name": name,
+            "customertypecode": 3,
+            "telephone1": f"+1 555 010{i}",
+            "websiteurl": "https://example.com",
+        }
         created += _create(crm, "accounts", account_id, body)
     for i, (first, last) in enumerate(CRM_CONTACTS):
         if not accounts:
@@ -146,14 +154,19 @@ def start_full_sync(sessions: sessionmaker[Session]) -> bool:
     from lead2cash.integration.synclog import FullSyncLine
 
     with sessions() as session:
-        if session.scalar(select(func.count()).select_from(FullSyncLine).where(FullSyncLine.status != LineStatus.NOT_STARTED)):
+        started = select(func.count()).select_from(FullSyncLine).where(FullSyncLine.status != LineStatus.NOT_STARTED)
+        if session.scalar(started):
             return False
     with transaction(sessions) as session:  # the demo's choices on the review page
         customer = session.get(TableMapping, "CUSTOMER")
         if customer is not None:
             customer.create_new_if_no_match = True
+            customer.sync_after_bulk_coupling = True
             for row in session.scalars(select(FieldMapping).where(FieldMapping.table_mapping_name == "CUSTOMER")):
                 row.use_for_matching = row.erp_field == "name"
+                # the org's choices do not carry the demo's codes: leave them blank instead of failing
+                if row.erp_field in OPTION_FIELDS:
+                    row.clear_value_on_failed_sync = True
     with open_crm(sessions) as crm:
         counts = fullsync.count_both_sides(sessions, crm)
         with transaction(sessions) as session:

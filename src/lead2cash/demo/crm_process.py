@@ -54,8 +54,11 @@ class CrmProcess:
         env.pop("L2C_SECRET_KEY", None)  # the CRM signs its tokens with a key of its own
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115  (closed by the child's exit)
         command = [sys.executable, "-c", "from lead2cash.cli import app; app()", "crm", "serve", "--host", self.host,
-                   "--port", str(self.http_port), "--https-port", str(self.https_port), "--log-level", "warning"]  # fmt: skip
-        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                   "--port", str(self.http_port), "--https-port", str(self.https_port),
+                   "--log-level", "warning"]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

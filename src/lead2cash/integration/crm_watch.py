@@ -64,7 +64,8 @@ def waiting_mappings(session: Session) -> list[Watched]:
             entry.status == EntryStatus.READY and entry.next_run_at is not None and entry.next_run_at > now
         )
         if waiting and (mapping.crm_delta_link or mapping.crm_modified_watermark):
-            out.append(Watched(mapping.name, mapping.crm_entity, mapping.crm_delta_link, mapping.crm_modified_watermark))
+            since = mapping.crm_modified_watermark
+            out.append(Watched(mapping.name, mapping.crm_entity, mapping.crm_delta_link, since))
     return out
 
 

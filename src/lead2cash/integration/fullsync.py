@@ -227,6 +227,7 @@ def start(session: Session, names: list[str] | None = None) -> list[FullSyncLine
             depends_on=[w for w in waits if w is not None],
         )
         job_id, _ = store.enqueue(session, spec)
+        store.hold_entry(session, line.name)  # the recurring run waits for the line, then continues from it (F3)
         line.job_id, line.status = job_ref(job_id), LineStatus.READY
         started.append(line)
     session.flush()

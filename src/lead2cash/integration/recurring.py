@@ -94,7 +94,7 @@ def ensure_entries(session: Session, names: Iterable[str] | None = None) -> list
 
 
 def use_default_setup(session: Session, names: Iterable[str] | None = None) -> list[TableMapping]:
-    """"Use default synchronization setup": the standard mappings and their recurring job queue entries."""
+    """ "Use default synchronization setup": the standard mappings and their recurring job queue entries."""
     from lead2cash.integration.mapping.defaults import use_default_setup as recreate
 
     mappings = recreate(session, names)
