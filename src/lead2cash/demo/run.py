@@ -69,8 +69,8 @@ def run(
         engine, sessions, key = _prepare_erp(settings)
         access = _crm_access(crm)
         _load_crm_demo(sessions, access)
+        _connect_and_sync(settings, sessions, access)  # before the runner starts: the lines hold their entries
         queue, watcher = _start_background(settings, engine, sessions, crm_poll_seconds)
-        _connect_and_sync(settings, sessions, access)
         threading.Thread(target=_watch_full_sync, args=(sessions, stop), daemon=True, name="demo-progress").start()
         _print_where(settings, host, port, key, crm)
         from lead2cash.server import create_app
