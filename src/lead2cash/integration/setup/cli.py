@@ -200,3 +200,20 @@ def _set_enabled(database_url: str | None, enabled: bool, reason: str) -> None:
     except ErpError as exc:
         raise _fail(exc) from None
     console.print("The connection is enabled." if enabled else "The connection is disabled.")
+
+
+@app.command("use-defaults")
+def use_defaults(
+    mapping: list[str] = typer.Argument(None, help="Only these mappings (default: every standard mapping)."),
+    database_url: str = DB,
+):
+    """Use default synchronization setup: recreate the standard mappings and their recurring job queue entries."""
+    from lead2cash.db import transaction
+    from lead2cash.integration.recurring import use_default_setup
+
+    with transaction(_sessions(database_url)) as session:
+        created = use_default_setup(session, [m.upper() for m in mapping] if mapping else None)
+        names = [m.name for m in created]
+        recurring = [m.name for m in created if m.job_interval_minutes is not None]
+    console.print(f"{len(names)} mappings: {', '.join(names)}")
+    console.print(f"{len(recurring)} recurring job queue entries (see 'lead2cash jobs list')")
