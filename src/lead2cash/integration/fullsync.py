@@ -8,7 +8,8 @@ job depending on the jobs of the lines it depends on, so a line starts as soon a
 finished — currencies before customers, customers before contacts — while the user keeps working.
 
 A *Full synchronization* job runs the engine's full passes of the mapping (watermarks ignored, uncoupled
-records created on the other side). It holds the mapping's recurring job queue entry while it runs; the
+records created on the other side). The mapping's recurring job queue entry is held from the moment the
+line is queued until its job ends (so it never runs ahead of the line's dependencies); the
 passes advance the mapping's own watermarks as they commit, so when the hold is released the recurring
 job continues incrementally from where the full synchronization ended. A *Couple records* job runs
 match-based coupling with the criteria stored on the field rows, then creates the unmatched records and
