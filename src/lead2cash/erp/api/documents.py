@@ -119,7 +119,7 @@ def router() -> APIRouter:
     def list_invoices(
         order_no: str | None = None,
         customer_no: str | None = None,
-        row_version_gt: int = Query(0, ge=0),
+        row_version_gt: int = Query(0, ge=0, le=2**62),
         limit: int = Query(100, ge=1, le=1000),
         session: Session = db,
         _=Depends(readers),
@@ -145,7 +145,7 @@ def router() -> APIRouter:
         customer_no: str | None = None,
         open: bool | None = None,
         document_no: str | None = None,
-        entry_no_gt: int = Query(0, ge=0),
+        entry_no_gt: int = Query(0, ge=0, le=2**62),
         limit: int = Query(100, ge=1, le=1000),
         session: Session = db,
         _=Depends(readers),
@@ -163,7 +163,7 @@ def router() -> APIRouter:
     @api.get("/item-ledger-entries", tags=["Ledgers"])
     def item_entries(
         item_no: str | None = None,
-        entry_no_gt: int = Query(0, ge=0),
+        entry_no_gt: int = Query(0, ge=0, le=2**62),
         limit: int = Query(100, ge=1, le=1000),
         session: Session = db,
         _=Depends(readers),
@@ -230,7 +230,7 @@ def _document_routes(api: APIRouter, path: str, kind: SalesDocumentType, readers
         customer_no: str | None = None,
         status: SalesDocumentStatus | None = None,
         your_reference: str | None = None,
-        row_version_gt: int = Query(0, ge=0),
+        row_version_gt: int = Query(0, ge=0, le=2**62),
         limit: int = Query(100, ge=1, le=1000),
         session: Session = db,
         _=Depends(readers),
