@@ -14,6 +14,30 @@ from lead2cash.erp.errors import ErpError
 API_PREFIX = "/api/v1"
 
 
+class RefuseNul:
+    """Refuse a URL carrying a NUL character (422) before any route sees it.
+
+    PostgreSQL can neither store nor compare text holding NUL, so such a path segment or query value would end
+    in a database error wherever it reaches a query; no valid key, code or filter ever contains one.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            query = scope.get("query_string", b"")
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                body = {
+                    "code": "validation_error",
+                    "message": "The request URL contains a NUL character.",
+                    "fix": "Remove the NUL character (%00) from the path and query.",
+                }
+                await JSONResponse({"error": body}, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(sessions: sessionmaker[Session]) -> FastAPI:
     app = FastAPI(
         title="lead2cash ERP",
@@ -21,6 +45,7 @@ def create_app(sessions: sessionmaker[Session]) -> FastAPI:
         description="Business Central-style back office: master data, setup and users.",
     )
     app.state.sessions = sessions
+    app.add_middleware(RefuseNul)
     app.include_router(master.router(), prefix=API_PREFIX)
     app.include_router(admin.router(), prefix=API_PREFIX)
     app.include_router(documents.router(), prefix=API_PREFIX)
