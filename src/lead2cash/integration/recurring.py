@@ -70,25 +70,20 @@ def ensure_entries(session: Session, names: Iterable[str] | None = None) -> list
     """Create or refresh the recurring entries of the mappings (all, or ``names``); returns those kept.
 
     New entries start Ready when the connection is enabled, On Hold otherwise; existing ones keep their
-    status (a user's hold stays). Entries of mappings that no longer have a recurring job are deleted.
+    status (a user's hold stays). The entry of a mapping that no longer has a recurring job is deleted;
+    entries of other keys are left alone.
     """
     on_hold = not _connection_enabled(session)
     query = select(TableMapping).where(TableMapping.is_temporary.is_(False))
     if names is not None:
         query = query.where(TableMapping.name.in_(list(names)))
     kept: list[JobQueueEntry] = []
-    seen: set[str] = set()
     for mapping in session.scalars(query.order_by(TableMapping.name)):
-        seen.add(mapping.name)
         spec = entry_spec(mapping, on_hold=on_hold)
         if spec is None:
             scheduler.delete_entry(session, mapping.name)
         else:
             kept.append(scheduler.ensure_entry(session, spec))
-    if names is None:  # entries of mappings that were deleted
-        for entry in session.scalars(select(JobQueueEntry).where(JobQueueEntry.handler == SYNC_JOB)):
-            if entry.key not in seen:
-                scheduler.delete_entry(session, entry.key)
     session.flush()
     return kept
 

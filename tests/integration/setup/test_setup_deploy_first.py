@@ -30,5 +30,7 @@ def test_use_default_synchronization_setup(erp):
     assert response.json()["mappings"] == [spec.name for spec in MAPPINGS]
     status = erp.client.get(API).json()["synchronization"]
     assert status["table_mappings"] == len(MAPPINGS)
-    assert status["scheduled_jobs"] == {"active": 0, "total": 0, "text": "0 of 0"}
+    # one recurring entry per mapping with a job interval, on hold while the connection is disabled
+    recurring = sum(1 for spec in MAPPINGS if spec.job_interval_minutes is not None)
+    assert status["scheduled_jobs"] == {"active": 0, "total": recurring, "text": f"0 of {recurring}"}
     assert erp.client_as("order_processor").post(f"{API}/use-default-synchronization-setup").status_code == 403
