@@ -202,13 +202,13 @@ def router() -> APIRouter:
         request: Request,
         mapping: str | None = None,
         limit: int = Query(100, ge=1, le=500),
-        offset: int = Query(0, ge=0),
+        after: str | None = Query(None, max_length=500, description="The 'next' of the previous page."),
         check_crm: bool = True,
         _: str = Depends(master_data_writer),
     ) -> dict:
         sessions = request.app.state.sessions
         with transaction(sessions) as session:
-            page = sync_errors.list_errors(session, mapping=mapping, limit=limit, offset=offset)
+            page = sync_errors.list_errors(session, mapping=mapping, limit=limit, after=after)
         if not check_crm or not page["lines"]:
             return page
         with crm_client(request) as crm:  # the database transaction is over: no lock held while the CRM answers

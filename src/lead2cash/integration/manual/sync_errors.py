@@ -14,12 +14,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from lead2cash.erp.errors import ErpError, ValidationFailed
 from lead2cash.erp.services import records as erp_records
+from lead2cash.erp.services.records import decode_cursor, encode_cursor
 from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.couplings import chunks
 from lead2cash.integration.manual.schedule import schedule_sync
@@ -88,8 +90,12 @@ def mark_crm_existence(crm, page: dict) -> dict:
     return page
 
 
-def list_errors(session: Session, crm=None, *, mapping: str | None = None, limit: int = 100, offset: int = 0) -> dict:
+def list_errors(
+    session: Session, crm=None, *, mapping: str | None = None, limit: int = 100, after: str | None = None
+) -> dict:
     """One page of couplings needing attention (skipped or failed), newest change first.
+
+    Pages by key (``after`` = the ``next`` of the previous page), never by offset.
 
     With ``crm`` each line also says whether the CRM row still exists (``crm_exists``); without it that
     field is None.
@@ -101,7 +107,24 @@ def list_errors(session: Session, crm=None, *, mapping: str | None = None, limit
             raise ValidationFailed(f"There is no mapping {mapping!r}.", field="mapping", fix="Choose a mapping.")
         stmt = stmt.where(Coupling.erp_table == m.erp_table, Coupling.crm_entity == m.crm_entity)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = list(session.scalars(stmt.order_by(Coupling.modified_at.desc(), Coupling.id).limit(limit).offset(offset)))
+    if after:
+        last_at, last_id = decode_cursor(after)
+        try:
+            last_at, last_id = datetime.fromisoformat(last_at), int(last_id)
+        except (TypeError, ValueError):
+            raise ValidationFailed(
+                "The paging cursor is not valid.",
+                field="after",
+                fix="Pass the 'next' value of the previous page unchanged.",
+            ) from None
+        stmt = stmt.where(
+            or_(Coupling.modified_at < last_at, and_(Coupling.modified_at == last_at, Coupling.id < last_id))
+        )
+    rows = list(session.scalars(stmt.order_by(Coupling.modified_at.desc(), Coupling.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([rows[-1].modified_at.isoformat(), rows[-1].id])
     erp_alive = _erp_alive(session, rows)
     crm_alive = _crm_alive(crm, rows) if crm is not None else None
     names = {(m.erp_table, m.crm_entity): m.name for m in session.scalars(select(TableMapping))}
@@ -124,7 +147,7 @@ def list_errors(session: Session, crm=None, *, mapping: str | None = None, limit
             "last_error": c.last_error,
             "last_job_id": str(c.last_to_crm_job_id or c.last_from_crm_job_id or "") or None,
         })  # fmt: skip
-    return {"total": total, "offset": offset, "lines": lines}
+    return {"total": total, "next": next_cursor, "lines": lines}
 
 
 def _pending(c: Coupling) -> bool:
