@@ -32,7 +32,7 @@ for _name, _module, _attr, _help in _COMPONENTS:
         continue
     app.add_typer(_sub, name=_name, help=_help)
 
-try:  # top-level commands of the demo (run, demo-data) live with the ERP
+try:  # ``demo-data`` lives with the ERP
     from lead2cash.erp.cli import register_top_level
 
     # the ERP process serves the ERP API with the integration's routers (put together outside ``erp``)
@@ -41,7 +41,7 @@ except ModuleNotFoundError as exc:
     if exc.name != "lead2cash.erp.cli":
         raise
 
-# ``run`` starts the whole demo (CRM server, ERP process, integration); it replaces the ERP-only ``run``
+# ``run`` starts the whole demo: CRM server, ERP process, integration
 from lead2cash.demo.run import run as _run_demo  # noqa: E402
 
 app.command("run")(_run_demo)

@@ -1,20 +1,18 @@
-"""``lead2cash erp …`` commands and the top-level ``run`` / ``demo-data`` commands.
+"""``lead2cash erp …`` commands (migrate, serve, create-user) and the top-level ``demo-data`` command.
 
-``run`` is the one command a newcomer types: it prepares a demo database (migrations, bootstrap, demo data
-on first start), gives the administrator a fresh web service key, prints where everything is, and serves
-the ERP API.
+``ensure_admin`` gives the demo's ADMIN user a fresh key; the demo itself (``lead2cash run``) lives in
+``lead2cash.demo`` because it starts all three components.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 from rich.console import Console
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from lead2cash.config import Settings, get_settings
+from lead2cash.config import get_settings
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -128,43 +126,9 @@ def demo_data(
     print(json.dumps(counts))
 
 
-def run(
-    data_dir: Path = typer.Option(Path("data/demo"), help="Where the demo databases live."),
-    port: int = typer.Option(None),
-    host: str = typer.Option(None),
-):
-    """Start the system with demo data on the embedded default (SQLite) and print where to reach it."""
-    import uvicorn
-
-    from lead2cash.erp.database import open_database
-    from lead2cash.erp.demo import DemoSize, generate
-    from lead2cash.erp.model import Customer
-
-    settings = Settings(data_dir=data_dir)
-    engine, sessions = open_database(settings.erp_database_url())
-    with sessions() as session, session.begin():
-        if not session.scalar(select(func.count()).select_from(Customer)):
-            counts = generate(session, DemoSize())
-            console.print(f"Demo data loaded: {counts}")
-    key = ensure_admin(sessions)
-    host, port = host or settings.erp_host, port or settings.erp_port
-    base = f"http://{host}:{port}"
-    console.rule("lead2cash is starting")
-    console.print(f"ERP API:          {base}/api/v1   (interactive docs: {base}/docs)")
-    console.print(f"ERP database:     {settings.erp_database_url()}")
-    console.print(f"User ADMIN, web service access key: [bold]{key}[/bold]")
-    console.print(f"Try:              curl -H 'Authorization: Bearer {key}' {base}/api/v1/customers?limit=5")
-    from lead2cash.jobs.runtime import start_in_process
-
-    start_in_process(engine, sessions, settings.erp_database_url())  # background jobs run in this process
-    console.print("Background jobs: running in this process (lead2cash jobs list)")
-    uvicorn.run(_web_app(sessions), host=host, port=port, log_level="warning")
-
-
 def register_top_level(root: typer.Typer, app_factory: str | None = None) -> None:
-    """Add ``run`` and ``demo-data`` to the root CLI; ``app_factory`` ("module:function") builds the web app."""
+    """Add ``demo-data`` to the root CLI; ``app_factory`` ("module:function") builds the web app ``serve`` serves."""
     global APP_FACTORY
     if app_factory:
         APP_FACTORY = app_factory
     root.command("demo-data")(demo_data)
-    root.command("run")(run)
