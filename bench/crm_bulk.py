@@ -3,9 +3,9 @@
 Measured on a fresh org served by ``lead2cash crm serve`` in its own process (plain HTTP on loopback):
 
 - ``create_multiple``: ``CreateMultiple`` with 1,000 accounts per request, rows/s; also the server process's
-  CPU milliseconds per 1,000-row request over the first and the last tenth of the requests (flat cost per
-  page: the two should match however large the table grows, and CPU time is not skewed by other load on
-  the machine as wall time is);
+  CPU milliseconds and KiB written (database pages and log) per 1,000-row request over the first and the
+  last tenth of the requests (flat cost per page: early and late should match however large the table
+  grows; neither is skewed by other load on the machine as wall time is);
 - ``upsert_multiple``: ``UpsertMultiple`` by alternate key (``accountnumber``), 1,000 targets per request,
   half of them existing, rows/s;
 - ``paged_read``: every account through ``@odata.nextLink`` pages of 5,000, rows/s, and how much the
@@ -90,6 +90,14 @@ def cpu_ms(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
+def written_kb(pid: int) -> float:
+    """Bytes the process has written so far (database pages and log), in KiB."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def token(base: str, form: dict) -> str:
     form = {**form, "scope": f"{base}/.default"}
     response = httpx.post(f"{base}/bench/oauth2/v2.0/token", data=form)
@@ -116,12 +124,14 @@ def server_side(data_dir: Path, rows: int, concurrency: int, gets: int) -> dict:
             requests = range(0, rows, BATCH)
             tenth = max(1, len(requests) // 10)
             cpu: list[float] = []
+            written: list[float] = []
             for first in requests:
                 targets = [account(i, "C") for i in range(first, min(first + BATCH, rows))]
-                before = cpu_ms(process.pid)
+                before, before_kb = cpu_ms(process.pid), written_kb(process.pid)
                 r = http.post(f"{api}/accounts/Microsoft.Dynamics.CRM.CreateMultiple", json={"Targets": targets})
                 r.raise_for_status()
                 cpu.append(cpu_ms(process.pid) - before)
+                written.append(written_kb(process.pid) - before_kb)
             elapsed = time.perf_counter() - start
             out["create_multiple"] = {
                 "rows": rows,
@@ -129,6 +139,8 @@ def server_side(data_dir: Path, rows: int, concurrency: int, gets: int) -> dict:
                 "rows_per_s": round(rows / elapsed),
                 "server_cpu_ms_per_request_first_tenth": round(statistics.mean(cpu[:tenth]), 1),
                 "server_cpu_ms_per_request_last_tenth": round(statistics.mean(cpu[-tenth:]), 1),
+                "server_written_kb_per_request_first_tenth": round(statistics.mean(written[:tenth])),
+                "server_written_kb_per_request_last_tenth": round(statistics.mean(written[-tenth:])),
             }
 
             start = time.perf_counter()
