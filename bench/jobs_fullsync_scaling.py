@@ -35,6 +35,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from lead2cash.config import get_settings
+from lead2cash.crm import seed
 from lead2cash.db import transaction
 from lead2cash.demo import bootstrap
 from lead2cash.demo.crm_process import CrmProcess
@@ -109,6 +110,32 @@ def _log_tail(tmp: Path, lines: int = 15) -> str:
     )
 
 
+def _line_seconds(session, lines: list[dict]) -> dict[str, float]:
+    """How long each line's job ran (lines without a job had nothing to do)."""
+    out = {}
+    for line in lines:
+        job = session.get(Job, line["job_id"]) if line["job_id"] is not None else None
+        if job is not None and job.started_at and job.finished_at:
+            out[line["name"]] = round((job.finished_at - job.started_at).total_seconds(), 2)
+    return out
+
+
+def _written(line: dict, counters: tuple[str, ...] = WRITTEN) -> int:
+    return sum((line[side]["counts"] or {}).get(c, 0) for side in ("to_crm", "from_crm") for c in counters)
+
+
+def _critical_path(line_s: dict[str, float], deps: dict[str, list[str]]) -> float:
+    """The longest chain of dependent lines: no number of workers can finish sooner."""
+    memo: dict[str, float] = {}
+
+    def finish(name: str) -> float:
+        if name not in memo:
+            memo[name] = line_s.get(name, 0.0) + max((finish(d) for d in deps.get(name, []) if d in deps), default=0.0)
+        return memo[name]
+
+    return round(max((finish(n) for n in deps), default=0.0), 2)
+
+
 def one_run(workers: int, base: str, args) -> dict:
     admin = create_engine(_psycopg(base), pool_size=1)
     schema = f"l2c_bench_{uuid.uuid4().hex[:12]}"
@@ -122,7 +149,13 @@ def one_run(workers: int, base: str, args) -> dict:
         url = _schema_url(base, schema)
         crm.start()
         engine, sessions = open_database(url)
-        size = DemoSize(customers=args.customers, persons_per_customer=args.persons, items=args.items)
+        # as many salespeople as the org has users to couple them to (a customer of an uncoupled one is refused)
+        size = DemoSize(
+            customers=args.customers,
+            persons_per_customer=args.persons,
+            items=args.items,
+            salespeople=len(seed.SALESPEOPLE),
+        )
         with transaction(sessions) as session:
             loaded = generate(session, size)
         creds = crm.credentials()
@@ -153,12 +186,11 @@ def one_run(workers: int, base: str, args) -> dict:
         wall = time.perf_counter() - started
         with transaction(sessions) as session:
             lines = fullsync.progress(session)
+            line_s = _line_seconds(session, lines)
             first, last = session.execute(
                 select(func.min(Job.started_at), func.max(Job.finished_at)).where(Job.id.in_(job_ids))
             ).one()
-        records = sum(
-            (p[side]["counts"] or {}).get(c, 0) for p in lines for side in ("to_crm", "from_crm") for c in WRITTEN
-        )
+        records = sum(_written(p) for p in lines)
         return {
             "workers": workers,
             "erp_rows_loaded": sum(loaded.values()),
@@ -166,9 +198,14 @@ def one_run(workers: int, base: str, args) -> dict:
             "line_jobs": len(job_ids),
             "failed_lines": {p["name"]: p["job_error"] for p in lines if p["status"] != "Finished"},
             "records_written": records,
+            "records_failed": sum(_written(p, ("failed",)) for p in lines),
+            "records_skipped": sum(_written(p, ("skipped",)) for p in lines),
             "seconds": round(wall, 2),
             "jobs_span_s": round((last - first).total_seconds(), 2) if first and last else None,
             "records_per_s": round(records / wall, 1),
+            "critical_path_s": _critical_path(line_s, {p["name"]: p["dependencies"] for p in lines}),
+            "line_s": line_s,
+            "line_records": {p["name"]: _written(p) for p in lines if _written(p)},
         }
     finally:
         _stop(procs)
