@@ -8,13 +8,15 @@ solution, default synchronization setup, salespeople coupled, enabled) and the f
 generated with the demo's choices. The review is started (``fullsync.start``: one job per line, each
 waiting for the jobs of its dependencies, the recurring entries held), then N ``lead2cash worker --runner
 procrastinate`` processes are launched, and the clock runs from their launch until every line's job has
-ended. Workers get SIGTERM and are waited for; the CRM server is stopped and the schema dropped even when
-the run fails.
+ended. Workers get SIGTERM and are waited for; the CRM server is stopped, the schema dropped and the temporary
+directory removed even when the run fails.
 
 Per worker count the output gives the wall time, the span from the first line job starting to the last one
 ending (worker start-up excluded), the records the lines wrote (inserted + modified + coupled, both
 directions) and records/s; ``scaling_ratio`` = wall time with 1 worker / wall time with 2 (2.0 is perfect).
-Example: ``python bench/jobs_fullsync_scaling.py --customers 3000 --items 500``.
+``critical_path_s`` is the longest chain of dependent lines (CUSTOMER then CONTACT with the demo data):
+no number of workers finishes sooner, so ``jobs_span_s / critical_path_s`` bounds the possible gain.
+Example: ``python bench/jobs_fullsync_scaling.py --customers 10000 --items 2000``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -215,6 +218,7 @@ def one_run(workers: int, base: str, args) -> dict:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
