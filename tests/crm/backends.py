@@ -7,8 +7,8 @@ app — and the signed-in clients built on it — once per database, each Postgr
 from __future__ import annotations
 
 import pytest
+from crm_test_credentials import CRM_CLIENT_SECRET, CRM_PASSWORD
 
-from conftest import CRM_CLIENT_SECRET, CRM_PASSWORD
 from lead2cash.crm.app import create_app
 from lead2cash.crm.store import Store
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from crm_test_credentials import CRM_CLIENT_SECRET, CRM_PASSWORD
 from starlette.testclient import TestClient
 
 from lead2cash.config import Settings
@@ -27,8 +28,6 @@ from lead2cash.crm import seed
 from lead2cash.crm.app import create_app
 from lead2cash.crm.store import Store
 
-CRM_PASSWORD = "test-password"
-CRM_CLIENT_SECRET = "test-client-secret"
 CRM_SIGNING_SECRET = "crm-test-signing-secret-0123456789"
 TENANT = "00000000-0000-0000-0000-00000000c0de"
 API = "/api/data/v9.2"

@@ -11,30 +11,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import job_test_handlers
 import pytest
-from sqlalchemy import select
 
 from lead2cash.jobs.runtime import QueueOptions, make_queue
 
 HERE = Path(__file__).parent
 FAST = QueueOptions(workers=2, lease_seconds=2.0, heartbeat_seconds=0.5, tick_seconds=0.2, poll_seconds=0.2)
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture
@@ -64,14 +50,6 @@ def queue(make_jobs_queue):
     q = make_jobs_queue()
     q.start()
     return q
-
-
-def effects(db, handler: str | None = None) -> list[dict]:
-    query = select(job_test_handlers.effect).order_by(job_test_handlers.effect.c.id)
-    if handler:
-        query = query.where(job_test_handlers.effect.c.handler == handler)
-    with db.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
 
 
 class Worker:

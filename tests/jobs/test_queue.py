@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from job_test_support import effects, wait_for
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from conftest import effects, wait_for
 from lead2cash.cli import app as cli
 from lead2cash.db import transaction
 from lead2cash.erp.versioning import emit

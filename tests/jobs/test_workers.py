@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import itertools
 
+from job_test_support import effects, wait_for
 from sqlalchemy import select
 
-from conftest import effects, wait_for
 from lead2cash.jobs import JobSpec
 from lead2cash.jobs.model import Job, JobQueueLog, JobStatus, RunResult
 from lead2cash.jobs.runtime import make_queue
