@@ -99,8 +99,11 @@ class AttributeDef:
         return metadata_id(self.entity_logical_name, self.logical_name)
 
     def navigation_property(self, target: str) -> str:
-        """Single-valued navigation property for ``target`` (``customerid_account`` when polymorphic)."""
-        return f"{self.logical_name}_{target}" if self.is_polymorphic else self.logical_name
+        """Single-valued navigation property for ``target``: ``customerid_account`` for a Customer lookup, but
+        one ``ownerid`` for an Owner lookup whatever the target (as Dataverse names them)."""
+        if self.is_polymorphic and self.attribute_type != "Owner":
+            return f"{self.logical_name}_{target}"
+        return self.logical_name
 
     def option(self, value: int | None) -> OptionDef | None:
         return next((o for o in self.options if o.value == value), None)

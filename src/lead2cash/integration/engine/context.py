@@ -29,7 +29,10 @@ class CrmAttribute:
         return self.type in ("Lookup", "Owner", "Customer")
 
     def navigation(self, target: str) -> str:
-        """The single-valued navigation property to bind ``target`` through."""
+        """The single-valued navigation property to bind ``target`` through (Dataverse: ``customerid_account``
+        for Customer and other multi-target lookups, but plain ``ownerid`` for the Owner lookup)."""
+        if self.type == "Owner":
+            return self.name
         if self.type == "Customer" or len(self.targets) > 1:
             return f"{self.name}_{target}"
         return self.name
