@@ -149,15 +149,7 @@ async def update_multiple(
     concurrency: int | None = None,
 ) -> None:
     """Update existing rows (each record has its primary key or ``@odata.id``); all-or-nothing per chunk."""
-    table = await metadata.table(entity_set)
-    targets = _targets(table, records, need_key=True)
-
-    async def send(chunk: list[dict[str, Any]]) -> None:
-        await transport.request(
-            "POST", _action(table.entity_set_name, "UpdateMultiple"), json={"Targets": chunk}, idempotent=True
-        )
-
-    await _run_chunks("UpdateMultiple", entity_set, targets, chunk_size, send, concurrency)
+    await _keyed_multiple("UpdateMultiple", transport, metadata, entity_set, records, chunk_size, concurrency)
 
 
 async def upsert_multiple(
@@ -170,12 +162,25 @@ async def upsert_multiple(
     concurrency: int | None = None,
 ) -> None:
     """Create or update rows by primary key or alternate key (``"@odata.id": "accounts(accountnumber='A')"``)."""
+    await _keyed_multiple("UpsertMultiple", transport, metadata, entity_set, records, chunk_size, concurrency)
+
+
+async def _keyed_multiple(
+    action: str,
+    transport: Transport,
+    metadata: Metadata,
+    entity_set: str,
+    records: Sequence[Mapping[str, Any]],
+    chunk_size: int,
+    concurrency: int | None,
+) -> None:
+    """Send a bulk action whose targets all carry their key, so repeating a chunk is safe (idempotent)."""
     table = await metadata.table(entity_set)
     targets = _targets(table, records, need_key=True)
 
     async def send(chunk: list[dict[str, Any]]) -> None:
         await transport.request(
-            "POST", _action(table.entity_set_name, "UpsertMultiple"), json={"Targets": chunk}, idempotent=True
+            "POST", _action(table.entity_set_name, action), json={"Targets": chunk}, idempotent=True
         )
 
-    await _run_chunks("UpsertMultiple", entity_set, targets, chunk_size, send, concurrency)
+    await _run_chunks(action, entity_set, targets, chunk_size, send, concurrency)
