@@ -134,11 +134,11 @@ def test_deletion_in_erp_detected_from_tombstones(engine, crm, synced):
     with engine.sessions() as s, s.begin():
         records.delete(s, s.scalars(select(Customer).where(Customer.no == "K1")).one())
     engine.run("CUSTOMER")
-    with engine.sessions() as s:  # recreated from the account (a new number: the account carries none)
+    with engine.sessions() as s:  # recreated from the account, under its old number (test_engine_restore.py)
         restored = s.scalars(
             select(Customer).join(Coupling, Coupling.erp_id == Customer.id).where(Coupling.crm_id == synced["K1"])
         ).one()
-    assert (restored.name, restored.city) == ("Kunde 1", "Aalst")
+    assert (restored.no, restored.name, restored.city) == ("K1", "Kunde 1", "Aalst")
     assert account(crm, synced["K1"])["name"] == "Kunde 1"
 
 

@@ -9,7 +9,14 @@ ids the delta reported deleted. Per row:
 * coupled, same ``versionnumber`` as last synchronized and no earlier failure → *unchanged*;
 * changed → the fields that differ from the ERP record are written; when the ERP record changed too (a
   bidirectional mapping), the three-way merge decides field by field and may send ERP values back;
-* coupled to a deleted ERP record → deletion conflict policy (R14).
+* coupled to a deleted ERP record → deletion conflict policy (R14). *Restore records* recreates the record
+  under its old number (customer ``no``, contact ``no``, item ``no``, salesperson ``code`` …), read from the
+  ERP's tombstone of the deleted record: the ERP wrote it there itself when the record was deleted, whereas
+  the CRM row may carry no number (contacts) or one the mapping does not synchronize (``accountnumber`` is
+  shipped disabled) or that a CRM user changed since, and the coupling's snapshot holds only mapped fields.
+  The restored record has a new SystemId (``record.new_erp_id``) that leads back to the tombstone, so a
+  restore that failed — its number was taken meanwhile: the record fails naming the number and the fix,
+  the coupling stays — finds the number again when it is retried.
 
 Deleted CRM rows coupled to ERP records are settled by the deletion policy when they are reported: fail
 (shown on the errors page), remove the coupling, or restore the CRM row from the ERP record.
@@ -23,12 +30,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lead2cash.erp.model.base import Tombstone
 from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.couplings import by_crm_ids
 from lead2cash.integration.engine.conflicts import UpdateConflictError, deletion_action, deletion_message, three_way
 from lead2cash.integration.engine.context import SyncContext
 from lead2cash.integration.engine.joblog import Failure, PageLog, failed, mark_failed, mark_success
-from lead2cash.integration.engine.record import ErpWriter, new_coupling, new_erp_id
+from lead2cash.integration.engine.record import ErpWriter, new_coupling, new_erp_id, restored_from
 from lead2cash.integration.engine.transfer import Converter, TransferError
 from lead2cash.integration.mapping import filters
 from lead2cash.integration.mapping.defaults import erp_model
@@ -81,6 +89,7 @@ class _Page:
         self.writer = ErpWriter(session, mapping.erp_table)
         self.restore_to_crm: list[uuid.UUID] = []
         self.send_back: list[uuid.UUID] = []  # ERP ids with merged values for the CRM
+        self.deleted_keys: dict[uuid.UUID, str] = {}  # numbers of deleted ERP records, by their old id
 
     def fail(self, crm_id: uuid.UUID, coupling: Coupling | None, message: str, label: str) -> None:
         if coupling is None:
@@ -108,6 +117,7 @@ class _Page:
         couplings = by_crm_ids(s, m.crm_entity, ids)
         erp_ids = [c.erp_id for c in couplings.values()]
         records = {r.id: r for r in s.scalars(select(self.model).where(self.model.id.in_(erp_ids)))} if erp_ids else {}
+        self.deleted_keys = self._deleted_keys([c for c in couplings.values() if c.erp_id not in records])
         self.conv = Converter(self.ctx, s, m, FROM).prepare_crm(rows)
         self.rule.prepare_crm(self.ctx, s, rows)
         self.to_crm = Converter(self.ctx, s, m, TO, self.rule).prepare_erp(list(records.values()))
@@ -136,6 +146,8 @@ class _Page:
         values = self.conv.crm_values(row, label=label)
         if record is None:  # insert (or a pending coupling whose ERP record was never made)
             changes = self.conv.erp_changes(None, values)
+            if coupling is not None:
+                self._restored_number(crm_id, coupling, changes, label)
             self.rule.complete_erp(self.ctx, self.session, row, changes, True)
             erp_id = coupling.erp_id if coupling is not None else new_erp_id(m.crm_entity, crm_id)
             record = self.writer.create(changes, erp_id)
@@ -168,6 +180,33 @@ class _Page:
         self.writer.update(record, changes)
         self._done(coupling, record, version, snapshot, "modified")
         return None
+
+    def _deleted_keys(self, couplings: list[Coupling]) -> dict[uuid.UUID, str]:
+        """Tombstoned numbers these couplings could restore: their ERP id, or the id their restore id leads to."""
+        if not couplings or self.model.__key__ not in self.model.__table__.c:
+            return {}
+        ids = {c.erp_id for c in couplings} | {restored_from(c.crm_entity, c.crm_id, c.erp_id) for c in couplings}
+        rows = self.session.execute(
+            select(Tombstone.record_id, Tombstone.record_key)
+            .where(Tombstone.table_name == self.mapping.erp_table, Tombstone.record_id.in_(ids))
+            .order_by(Tombstone.row_version)
+        )
+        return dict(rows.all())
+
+    def _restored_number(self, crm_id: uuid.UUID, coupling: Coupling, changes: dict, label: str) -> None:
+        """A restore recreates the deleted record under its old number, unless another record has it now."""
+        number = self.deleted_keys.get(restored_from(self.mapping.crm_entity, crm_id, coupling.erp_id))
+        if number is None:
+            return
+        key, what = self.model.__key__, self.model.label().lower()
+        if self.session.scalar(select(self.model.id).where(getattr(self.model, key) == number)) is not None:
+            raise TransferError(
+                f"Cannot restore the deleted {what} {number} from {label}: {key} {number} is now used by another "
+                f"{what}. Free the number (delete that {what} if it duplicates the deleted one) and retry, or "
+                f"couple the {self.mapping.crm_entity} to that {what}, or delete this coupling to create the "
+                f"{what} again with a new number."
+            )
+        changes[key] = number
 
     def _done(self, coupling: Coupling, record: Any, version: int | None, snapshot: dict, action: str) -> None:
         self.session.flush()

@@ -40,8 +40,30 @@ def new_crm_id(erp_table: str, erp_id: uuid.UUID, generation: uuid.UUID | None =
     return uuid.uuid5(ID_NAMESPACE, f"{erp_table}/{erp_id}/{generation or ''}")
 
 
+#: the bits of a UUID that say its version and variant; a restore id keeps those of the deleted record's id
+_VERSION_BITS = (0xF << 76) | (0x3 << 62)
+
+
+def _restore_mask(crm_entity: str, crm_id: uuid.UUID) -> int:
+    return uuid.uuid5(ID_NAMESPACE, f"restore/{crm_entity}/{crm_id}").int & ~_VERSION_BITS
+
+
 def new_erp_id(crm_entity: str, crm_id: uuid.UUID, generation: uuid.UUID | None = None) -> uuid.UUID:
-    return uuid.uuid5(ID_NAMESPACE, f"{crm_entity}/{crm_id}/{generation or ''}")
+    """The SystemId of the ERP record created for a CRM row.
+
+    A restore (deletion policy *Restore records*) passes the deleted record's id as ``generation``; the new
+    id is that id masked with a key of the CRM row, so it differs from it (its tombstone stays a deletion)
+    and still leads back to it (``restored_from``): the restore can read the deleted record's number from
+    its tombstone even after a failed attempt, whichever pass made the id.
+    """
+    if generation is None:
+        return uuid.uuid5(ID_NAMESPACE, f"{crm_entity}/{crm_id}/")
+    return uuid.UUID(int=generation.int ^ _restore_mask(crm_entity, crm_id))
+
+
+def restored_from(crm_entity: str, crm_id: uuid.UUID, erp_id: uuid.UUID) -> uuid.UUID:
+    """The id of the deleted ERP record that ``erp_id`` restores (meaningful only when a tombstone has it)."""
+    return uuid.UUID(int=erp_id.int ^ _restore_mask(crm_entity, crm_id))
 
 
 def new_coupling(session: Session, erp_table: str, erp_id: uuid.UUID, crm_entity: str, crm_id: uuid.UUID) -> Coupling:
