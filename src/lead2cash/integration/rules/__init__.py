@@ -97,6 +97,7 @@ def _load() -> None:
         opportunity,
         price,
         product,
+        salesorder,
         salesperson,
         uom,
     )
