@@ -40,7 +40,11 @@ class DataverseSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0  # bulk writes of a few hundred rows can take a while on a busy org
     max_concurrency: int = 16  # requests in flight at once (Dataverse allows 52 per user)
-    max_rate: float | None = None  # requests per second, evenly spread (Dataverse: 6,000 / 300 s = 20 per user)
+    # the org's request budget, kept by the client (a sliding window as the org's; see pacing.py): Dataverse
+    # allows 6,000 per user in 300 s; the local server with L2C_CRM_LIMITS_SCALE=s: round(6000 * s) in 300 * s seconds
+    budget_requests: int | None = None  # None: no budget of its own (429 + Retry-After still honoured)
+    budget_window: float = 300.0
+    max_rate: float | None = None  # requests per second, evenly spread (a fixed interval; slots not used are lost)
     page_size: int = 5000  # Prefer: odata.maxpagesize (Dataverse maximum)
     bulk_chunk_size: int = 100  # targets per CreateMultiple/UpdateMultiple/UpsertMultiple request
     max_attempts: int = 6  # per request, for failures other than throttling

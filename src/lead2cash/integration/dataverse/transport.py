@@ -4,8 +4,11 @@ Every Web API call of the client goes through :meth:`Transport.request`. It
 
 - sends at most ``max_concurrency`` requests at once (a semaphore; the pool keeps HTTP/1.1 connections
   alive between them);
-- optionally paces itself (``max_rate`` requests per second, evenly spread) so that a known service
-  protection limit is approached without being hit;
+- optionally keeps to the org's request budget itself (``budget_requests`` per ``budget_window``
+  seconds, a sliding window as the server's, see :mod:`.pacing`): a request starts as soon as the window
+  has room, so time the caller spent between requests is caught up instead of lost, and the limit is
+  used up without being hit. The org's ``x-ms-ratelimit-burst-remaining-xrm-requests`` header corrects
+  the count (other clients of the same user). ``max_rate`` instead spreads requests evenly;
 - waits, before sending, while the org has asked everyone to back off: a 429/503 with ``Retry-After``
   pauses *all* requests of this client until then, not only the one that was refused — otherwise the
   other requests in flight would each collect their own 429;
@@ -23,6 +26,7 @@ Requests refused before they ran (429, 503, connection not established) are retr
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 import uuid
@@ -45,6 +49,7 @@ from lead2cash.integration.dataverse.errors import (
     Throttled,
     error_for,
 )
+from lead2cash.integration.dataverse.pacing import WindowBudget
 from lead2cash.integration.dataverse.settings import DataverseSettings
 
 log = logging.getLogger(__name__)
@@ -66,10 +71,15 @@ class TransportStats:
     uncertain: int = 0
     retries: int = 0
     token_refreshes: int = 0
+    budget_waits: int = 0  # requests that waited for room in the request budget
+    budget_remaining: int | None = None  # the org's last x-ms-ratelimit-burst-remaining-xrm-requests
+    time_remaining_ms: float | None = None  # … and x-ms-ratelimit-time-remaining-xrm-requests
     statuses: dict[int, int] = field(default_factory=dict)
 
 
 _UNCERTAIN_KEY = "lead2cash.after_uncertain_attempt"
+REQUESTS_REMAINING_HEADER = "x-ms-ratelimit-burst-remaining-xrm-requests"
+TIME_REMAINING_HEADER = "x-ms-ratelimit-time-remaining-xrm-requests"
 
 
 def after_uncertain(response: httpx.Response) -> bool:
@@ -117,6 +127,10 @@ class Transport:
         self._resume_at = 0.0
         self._interval = 1 / settings.max_rate if settings.max_rate else 0.0
         self._next_slot = 0.0
+        self.budget = (
+            WindowBudget(settings.budget_requests, settings.budget_window, clock) if settings.budget_requests else None
+        )
+        self._budget_freed: anyio.Event | None = None
         self.stats = TransportStats()
 
     # ---- URLs ----
@@ -214,10 +228,15 @@ class Transport:
             await self._wait_for_gate()
             token = await self.tokens.token()
             async with self._slots:
-                self.stats.sent += 1
-                response = await self._http.request(
-                    method, url, json=json, content=content, headers={**headers, "Authorization": f"Bearer {token}"}
-                )
+                await self._take_budget()
+                response = None
+                try:
+                    self.stats.sent += 1
+                    response = await self._http.request(
+                        method, url, json=json, content=content, headers={**headers, "Authorization": f"Bearer {token}"}
+                    )
+                finally:
+                    self._return_budget(response)
             self.stats.statuses[response.status_code] = self.stats.statuses.get(response.status_code, 0) + 1
             if response.status_code == 401 and not refreshed:
                 self.tokens.invalidate(token)
@@ -252,6 +271,45 @@ class Transport:
         while (delay := self._resume_at - self._clock()) > 0:
             await self._sleep(delay)
 
+    async def _take_budget(self) -> None:
+        """Wait for room in the request budget (and for a pause the org asked for), then take one slot."""
+        budget = self.budget
+        if budget is None:
+            return
+        waited = False
+        while True:
+            delay = budget.delay()
+            pause = self._resume_at - self._clock()
+            if delay == 0 and pause <= 0:
+                break  # no await between this check and start(): the slot cannot be taken by another task
+            waited = True
+            if delay is None and pause <= 0:
+                if self._budget_freed is None:
+                    self._budget_freed = anyio.Event()
+                await self._budget_freed.wait()  # an answer of a request in flight frees a slot
+            else:
+                await self._sleep(max(delay or 0.0, pause))
+        budget.start()
+        if waited:
+            self.stats.budget_waits += 1
+
+    def _return_budget(self, response: httpx.Response | None) -> None:
+        """The answer arrived (or the attempt failed): book it and read the org's remaining budget."""
+        remaining = None
+        if response is not None:
+            remaining = _header_number(response, REQUESTS_REMAINING_HEADER)
+            time_left = _header_number(response, TIME_REMAINING_HEADER)
+            if remaining is not None:
+                self.stats.budget_remaining = int(remaining)
+            if time_left is not None:
+                self.stats.time_remaining_ms = time_left
+        if self.budget is not None:
+            refused = response is not None and response.status_code == 429  # refused before it ran: not counted
+            self.budget.finish(counted=not refused, remaining=None if remaining is None else int(remaining))
+            if self._budget_freed is not None:
+                self._budget_freed.set()
+                self._budget_freed = None
+
     def _wait(self, retry_state: RetryCallState) -> float:
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         retry_after = getattr(exc, "retry_after", None)
@@ -272,6 +330,17 @@ class Transport:
         if self._own_http:
             await self._http.aclose()
         await self.tokens.aclose()
+
+
+def _header_number(response: httpx.Response, name: str) -> float | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def _origin(url: str) -> tuple[str, str]:
