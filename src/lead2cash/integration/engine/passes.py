@@ -7,6 +7,12 @@ below the start value is visible, so the watermark can move to the last row of e
 the page's transaction, with the couplings and job counters it covers. Failed, not skipped couplings are
 retried first, whatever the watermark and filter (R15).
 
+The selected pages are pipelined: page N+1 is read and decided (a read-only ERP transaction) while page N's
+bulk write is in flight in a worker thread; then page N's outcome is applied and committed. The engine's
+own work thus overlaps the CRM's, and a crash still loses nothing — a page's couplings, counters and
+watermark commit only after its CRM write, in page order. Mappings whose rule couples to existing CRM rows
+by matching run their pages one by one, so two pages never claim the same CRM row.
+
 CRM → ERP: change tracking — the stored delta link returns what changed since (rows and ``$deletedEntity``
 ids); without one, the initial tracked read returns everything. The new delta link comes on the last page
 and is committed with that page. Tables without change tracking fall back to ``modifiedon`` with an
@@ -18,6 +24,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -32,7 +40,7 @@ from lead2cash.integration.engine.context import SyncContext
 from lead2cash.integration.engine.from_crm import crm_columns, receive_page
 from lead2cash.integration.engine.joblog import begin_job, finish_job, write_page
 from lead2cash.integration.engine.record import crm_rows_by_id, new_crm_id, new_erp_id
-from lead2cash.integration.engine.to_crm import erp_deletions, send_page
+from lead2cash.integration.engine.to_crm import Sent, ToCrmPage, decide_page, erp_deletions, matches_crm, send_page
 from lead2cash.integration.mapping import filters
 from lead2cash.integration.mapping.defaults import erp_model
 from lead2cash.integration.mapping.enums import Direction, SyncResult
@@ -40,6 +48,16 @@ from lead2cash.integration.mapping.model import TableMapping
 
 OVERLAP = timedelta(seconds=2)
 TO, FROM = Direction.TO_CRM, Direction.FROM_CRM
+
+
+@dataclass
+class _InFlight:
+    """A decided ERP → CRM page whose CRM write may still be running; its session is applied and closed later."""
+
+    session: Session
+    page: ToCrmPage
+    future: Future | None
+    last_version: int
 
 
 def _mapping(session: Session, name: str) -> TableMapping:
@@ -105,14 +123,53 @@ def pass_to_crm(
                 alive = set(session.scalars(select(model.id).where(model.id.in_(chunk))))
             if gone := [i for i in chunk if i not in alive]:
                 page(None, deletions=gone)
-    # (b) selected records, keyset pages
-    for records_page in _erp_pages(ctx, mapping, model, watermark, start, erp_ids):
-        page(lambda s, ids=records_page: list(s.scalars(select(model).where(model.id.in_(ids)))), None)
-        with ctx.sessions() as session, session.begin():
-            last = session.scalar(select(model.row_version).where(model.id == records_page[-1]))
-            if erp_ids is None and last is not None:
-                m = _mapping(session, name)
-                m.erp_row_version_watermark = max(min(last, start), m.erp_row_version_watermark or 0)
+
+    # (b) selected records, keyset pages: page N+1 is read and decided while page N's CRM write is in flight
+    def decided(ids: list[uuid.UUID], last_version: int) -> _InFlight:
+        session = ctx.sessions()
+        try:
+            with session.begin():  # reads only: deciding defers every ERP change to ``apply``
+                mapping = _mapping(session, name)
+                records = list(session.scalars(select(model).where(model.id.in_(ids))))
+                faults.reached("after_erp_read")
+                decided_page = decide_page(ctx, session, mapping, job_id, records, full=full, force=force)
+        except BaseException:
+            session.close()
+            raise
+        future = pool.submit(decided_page.send) if decided_page.writes else None
+        return _InFlight(session, decided_page, future, last_version)
+
+    def applied(page_in_flight: _InFlight) -> None:
+        session, p = page_in_flight.session, page_in_flight.page
+        try:
+            sent = page_in_flight.future.result() if page_in_flight.future is not None else Sent()
+            with session.begin():
+                p.apply(sent)
+                restore.extend(p.result.restore_from_crm)
+                write_page(session, job_id, p.log)
+                if erp_ids is None:
+                    last = min(page_in_flight.last_version, start)
+                    p.mapping.erp_row_version_watermark = max(last, p.mapping.erp_row_version_watermark or 0)
+                faults.reached("before_erp_commit")
+            faults.reached("after_erp_commit")
+        finally:
+            session.close()
+
+    depth = 0 if matches_crm(name) else 1  # pages of matching rules run one by one (no two claim one CRM row)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2c-crm-send") as pool:
+        in_flight: list[_InFlight] = []
+        try:
+            for ids, last_version in _erp_pages(ctx, mapping, model, watermark, start, erp_ids):
+                in_flight.append(decided(ids, last_version))
+                while len(in_flight) > depth:
+                    applied(in_flight.pop(0))
+            while in_flight:
+                applied(in_flight.pop(0))
+        finally:
+            for left in in_flight:  # an earlier page failed: let the writes already sent finish, then stop
+                if left.future is not None:
+                    wait([left.future])
+                left.session.close()
     # (c) deletions since the watermark
     if erp_ids is None:
         with ctx.sessions() as session:
@@ -138,8 +195,11 @@ def pass_to_crm(
     return job_id
 
 
-def _erp_pages(ctx: SyncContext, mapping: TableMapping, model, watermark: int, start: int, erp_ids) -> Iterator[list]:
-    """Ids of the selected ERP records, a page at a time, keyset-ordered by (row_version, id)."""
+def _erp_pages(
+    ctx: SyncContext, mapping: TableMapping, model, watermark: int, start: int, erp_ids
+) -> Iterator[tuple[list[uuid.UUID], int]]:
+    """Ids of the selected ERP records, a page at a time, keyset-ordered by (row_version, id), with the row
+    version of the page's last record (the watermark once the page is committed)."""
     tree = mapping.erp_filter_tree()
     last: tuple[int, uuid.UUID] | None = None
     while True:
@@ -157,7 +217,7 @@ def _erp_pages(ctx: SyncContext, mapping: TableMapping, model, watermark: int, s
         if not rows:
             return
         last = (rows[-1][1], rows[-1][0])
-        yield [r[0] for r in rows]
+        yield [r[0] for r in rows], last[0]
 
 
 def _restore_erp(ctx: SyncContext, name: str, crm_ids: list[uuid.UUID]) -> None:

@@ -64,7 +64,8 @@ class EntityRule:
         """Add CRM values no field row provides (in place)."""
 
     def after_crm_write(self, ctx: SyncContext, session: Session, written: list[tuple[Any, uuid.UUID, bool]]) -> None:
-        """After a page was written to the CRM: ``(record, crm_id, inserted)`` per written record."""
+        """After a page's writes went to the CRM: ``(record, crm_id, inserted)`` per record written (empty when
+        they all failed)."""
 
     def complete_erp(self, ctx: SyncContext, session: Session, row: dict, values: dict, insert: bool) -> None:
         """Add or fix ERP field values (typed) before the ERP record is created or changed (in place)."""
