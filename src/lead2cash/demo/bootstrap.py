@@ -9,8 +9,8 @@
    mappings with their recurring job queue entries, the ERP's demo salespeople coupled to the CRM's
    salespeople users (as a user would do on the coupling page), and the connection enabled.
 4. The full synchronization review generated and started, unless it was started before. CUSTOMER couples
-   on the name and creates the rest, leaving payment terms, shipment method and shipping agent blank
-   where the org has no matching choice (*clear value on failed sync*); CONTACT runs as a full
+   on the name and creates the rest (payment terms, shipment methods and shipping agents the org has no
+   choice for are left blank on the accounts, M14, as for any customer); CONTACT runs as a full
    synchronization (the people differ on the two sides).
 """
 
@@ -30,7 +30,6 @@ from lead2cash.integration.dataverse.errors import PreconditionFailed
 
 _NS = uuid.UUID("5d7c1c62-3f1e-4b2a-9d5e-6a1f0c2b7e41")
 CRM_ACCOUNTS = 3
-OPTION_FIELDS = ("payment_terms_code", "shipment_method_code", "shipping_agent_code")
 CRM_CONTACTS = (("Morgan", "Reyes"), ("Priya", "Natarajan"), ("Jonas", "Berg"), ("Lea", "Fischer"))
 
 
@@ -164,9 +163,6 @@ def start_full_sync(sessions: sessionmaker[Session]) -> bool:
             customer.sync_after_bulk_coupling = True
             for row in session.scalars(select(FieldMapping).where(FieldMapping.table_mapping_name == "CUSTOMER")):
                 row.use_for_matching = row.erp_field == "name"
-                # the org's choices do not carry the demo's codes: leave them blank instead of failing
-                if row.erp_field in OPTION_FIELDS:
-                    row.clear_value_on_failed_sync = True
     with open_crm(sessions) as crm:
         counts = fullsync.count_both_sides(sessions, crm)
         with transaction(sessions) as session:

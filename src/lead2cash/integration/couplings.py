@@ -265,8 +265,9 @@ def missing_references(session: Session, mapping: TableMapping, records: Sequenc
     """References of ``records`` (ERP rows of ``mapping``) to mapped tables whose records are not coupled.
 
     Looks at the enabled field rows that send an ERP reference to the CRM (and may not be cleared on
-    failure): the referenced record must be coupled (records) or option-coupled (code tables). One query
-    per referenced table and page, whatever the number of records.
+    failure): the referenced record must be coupled. Codes of option mappings (payment terms …) never
+    block: a code without a CRM option is left blank in the CRM (M14). One query per referenced table and
+    page, whatever the number of records.
     """
     mapped = {m.erp_table: m for m in session.scalars(select(TableMapping).where(TableMapping.is_temporary.is_(False)))}
     problems: list[MissingCoupling] = []
@@ -276,33 +277,17 @@ def missing_references(session: Session, mapping: TableMapping, records: Sequenc
         if not row.direction.includes(Direction.TO_CRM) or row.clear_value_on_failed_sync:
             continue
         target = _reference_target(mapping.erp_table, row.erp_field)
-        if target is None or target[0] not in mapped:
+        if target is None or target[0] not in mapped or mapped[target[0]].kind is MappingKind.OPTION:
             continue
         table, key = target
         wanted = {getattr(r, row.erp_field) for r in records} - {None, ""}
-        if mapped[table].kind is MappingKind.OPTION:
-            coupled = _option_coupled_codes(session, table, wanted)
-        else:
-            coupled = set(crm_ids_for_codes(session, table, key, wanted))
+        coupled = set(crm_ids_for_codes(session, table, key, wanted))
         for record in records:
             code = getattr(record, row.erp_field)
             if code and code not in coupled:
                 label = f"{type(record).label()} {record.key_value}"
                 problems.append(MissingCoupling(label, row.erp_field, table, code, mapped[table].name))
     return problems
-
-
-def _option_coupled_codes(session: Session, erp_table: str, codes: set[str]) -> set[str]:
-    found: set[str] = set()
-    for page in chunks(codes):
-        found |= set(
-            session.scalars(
-                select(OptionCoupling.erp_code).where(
-                    OptionCoupling.erp_table == erp_table, OptionCoupling.erp_code.in_(page)
-                )
-            )
-        )
-    return found
 
 
 def require_references(session: Session, mapping: TableMapping, records: Sequence) -> None:

@@ -1,8 +1,10 @@
 """Option couplings: ERP code records (payment terms, shipment methods, shipping agents) ↔ CRM choices.
 
 Field transfer turns a customer's ``payment_terms_code`` into the account's ``paymenttermscode`` value and
-back through these rows; a code without an option coupling is left blank in the CRM (M14) unless the
-field row says otherwise. Look-ups are one query per page of codes or values, like record couplings.
+back through these rows. M14: only existing choices are coupled (by label, ``manual.matching``; no options
+are created in the CRM), so a code without a choice stays uncoupled, and a record using it is not refused:
+its choice is left blank in the CRM and the job log says so (``engine.transfer``). Look-ups are one query
+per page of codes or values, like record couplings.
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ def choices_for_codes(session: Session, erp_table: str, codes: Iterable[str]) ->
         )
         found.update((code, Choice(value, label)) for code, value, label in rows)
     return found
+
+
+def option_coupled_codes(session: Session, erp_table: str) -> list[str]:
+    """Every option-coupled code of a code table (code tables are short: payment terms, shipment methods)."""
+    return list(session.scalars(select(OptionCoupling.erp_code).where(OptionCoupling.erp_table == erp_table)))
 
 
 def codes_for_values(

@@ -5,7 +5,9 @@ interrupted run still shows what it committed. A failed record gets one ``SyncEr
 destination, message, detail) and its coupling is marked failed for the pass's direction; the same
 message twice in a row parks the coupling as *Skipped* (it is then counted as skipped and left alone
 until a user retries it). A record that failed before it ever had a counterpart gets a *pending*
-coupling — its counterpart's version is NULL — so it carries the failure state and is retried.
+coupling — its counterpart's version is NULL — so it carries the failure state and is retried. Notes
+about records that did not fail (a payment terms code without a CRM option, left blank: M14) become
+lines of the job's message, each once.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class PageLog:
 
     counts: Counter = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
+    #: what the user should know though nothing failed (an option left blank, M14): job message lines
+    notes: list[str] = field(default_factory=list)
 
     def count(self, action: str, n: int = 1) -> None:
         self.counts[action] += n
@@ -54,6 +58,10 @@ def write_page(session: Session, job_id: uuid.UUID, log: PageLog) -> None:
     job = session.get(SyncJob, job_id)
     for name, n in log.counts.items():
         setattr(job, name, getattr(job, name) + n)
+    if log.notes:  # each distinct note once per job, however many pages repeat it
+        lines = job.message.splitlines() if job.message else []
+        lines += [n for n in dict.fromkeys(log.notes) if n not in lines]
+        job.message = "\n".join(lines)
     for f in log.failures:
         session.add(
             SyncError(

@@ -10,6 +10,13 @@ Values are compared in one *canonical* form (``canonical``): the ERP's represent
 values of the last synchronization (its snapshot), which is the common ancestor of the three-way merge and
 tells which fields really changed. Failures name the record, the field and the fix; a row with "clear value
 on failed sync" clears the value instead of failing (R16), text longer than the destination is cut (R16).
+
+Two kinds of codes are not failures. A blank currency code is the ERP's local currency: it goes out as the
+CRM currency of the local currency, looked up once per run (``currencies``, R5), and comes back blank. An
+option code without a CRM option (payment terms CASH when the org has no such choice) is skipped and the
+choice left blank (M14); its canonical value is then blank too, since that is all the CRM can hold, and a
+blank choice read back from the CRM does not clear such a code in the ERP. Both leave a note for the
+page's job log (``notes``) instead of an error.
 """
 
 from __future__ import annotations
@@ -27,11 +34,12 @@ from sqlalchemy.orm import Session
 from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.couplings import CODE_REFERENCES, chunks
 from lead2cash.integration.engine.context import SyncContext
+from lead2cash.integration.engine.currencies import run_currencies
 from lead2cash.integration.mapping.defaults import erp_model
 from lead2cash.integration.mapping.enums import Direction
 from lead2cash.integration.mapping.model import FieldMapping, OptionMapping, TableMapping, TransformationRule
 from lead2cash.integration.mapping.transform import applies, apply_rule
-from lead2cash.integration.option_couplings import choices_for_codes, codes_for_values
+from lead2cash.integration.option_couplings import choices_for_codes, codes_for_values, option_coupled_codes
 
 TO, FROM = Direction.TO_CRM, Direction.FROM_CRM
 
@@ -158,8 +166,10 @@ class _Lookup:
 class _Option:
     row: Row
     erp_table: str
+    mapping: str  # the option mapping that couples the codes (PAYMENT TERMS)
     by_code: dict[str, int] = field(default_factory=dict)
     by_value: dict[int, str] = field(default_factory=dict)
+    coupled: frozenset[str] | None = None  # every option-coupled code of the table, read when first needed
 
 
 class Converter:
@@ -175,7 +185,8 @@ class Converter:
         self.crm = ctx.entity(mapping.crm_entity)
         self.rules = {r.code: r for r in session.scalars(select(TransformationRule))}
         options = {
-            (o.crm_entity, o.crm_attribute): o.table_mapping.erp_table for o in session.scalars(select(OptionMapping))
+            (o.crm_entity, o.crm_attribute): (o.table_mapping.erp_table, o.table_mapping_name)
+            for o in session.scalars(select(OptionMapping))
         }
         self.lookups: dict[str, _Lookup] = {}
         self.options: dict[str, _Option] = {}
@@ -187,7 +198,16 @@ class Converter:
                 if target is not None:
                     self.lookups[row.key] = _Lookup(row, target[0], target[1], row.crm_lookup_target)
             elif (mapping.crm_entity, row.crm_attribute) in options:
-                self.options[row.key] = _Option(row, options[(mapping.crm_entity, row.crm_attribute)])
+                self.options[row.key] = _Option(row, *options[(mapping.crm_entity, row.crm_attribute)])
+        #: what the user should know about the records converted, though nothing failed (options left
+        #: blank, M14); distinct messages, for the job log of the page
+        self.notes: list[str] = []
+        #: the CRM currency of the ERP's local amounts (blank currency codes), read once per run (R5)
+        self.lcy_crm_id, self.lcy_note = ctx.base_currency_id, ""
+        if any(lookup.target == "transactioncurrency" for lookup in self.lookups.values()):
+            currencies = run_currencies(ctx, session)
+            self.lcy_crm_id = currencies.lcy_crm_id
+            self.lcy_note = currencies.missing_note() if currencies.lcy_missing else ""
 
     # --- set-based preparation ------------------------------------------------------------------------
 
@@ -228,7 +248,10 @@ class Converter:
             value = getattr(record, row.erp_field)
             if applies(row, TO) and row.transformation_rule in self.rules:
                 value = apply_rule(self.rules[row.transformation_rule], value)
-            out[row.key] = canonical(value)
+            value = canonical(value)
+            if value is not None and row.key in self.options and value not in self.options[row.key].by_code:
+                value = None  # M14: a code without a CRM option is blank as far as the CRM can tell
+            out[row.key] = value
         return out
 
     def to_crm(self, record: Any, keys: set[str] | None = None, values: dict | None = None) -> dict[str, Any]:
@@ -246,7 +269,22 @@ class Converter:
             if keys is not None and row.key not in keys:
                 continue
             self._to_crm_field(label, row, values[row.key], payload)
+            if values[row.key] is None and row.key in self.options:
+                self._note_blank_option(self.options[row.key], getattr(record, row.erp_field))
         return payload
+
+    def _note_blank_option(self, option: _Option, code: Any) -> None:
+        """M14: a code without a CRM option is skipped and the option left blank; the job says so."""
+        if code is None or code == "":
+            return
+        table = erp_model(option.erp_table).label()
+        note = (
+            f"{table} {code} has no CRM option in {self.mapping.crm_entity}.{option.row.crm_attribute}: left blank "
+            f"on the {self.model.label().lower()} records that use it (M14). To send it, give the choice the label "
+            f"{code} in the CRM and run the {option.mapping} mapping."
+        )
+        if note not in self.notes:
+            self.notes.append(note)
 
     def _to_crm_field(self, label: str, row: Row, value: Any, payload: dict[str, Any]) -> None:
         attr = self.crm.attributes.get(row.crm_attribute)
@@ -254,7 +292,9 @@ class Converter:
         if lookup is not None or (attr is not None and attr.is_lookup):
             target = row.crm_lookup_target or (attr.targets[0] if attr and attr.targets else "")
             if value is None:
-                crm_id = self.ctx.base_currency_id if target == "transactioncurrency" else None
+                crm_id = self.lcy_crm_id if target == "transactioncurrency" else None
+                if crm_id is not None and self.lcy_note and self.lcy_note not in self.notes:
+                    self.notes.append(self.lcy_note)
                 if crm_id is None and row.not_null:
                     return  # a blank reference keeps the CRM's value (the owner stays who it is)
             else:
@@ -271,7 +311,6 @@ class Converter:
             return
         option = self.options.get(row.key)
         if option is not None:
-            # a code without a coupled option is left blank in the CRM (M14)
             payload[row.crm_attribute] = option.by_code.get(value) if value is not None else None
             return
         if value is not None and attr is not None and attr.type in ("Integer", "BigInt"):
@@ -303,8 +342,8 @@ class Converter:
             if raw is None:
                 return None
             crm_id = uuid.UUID(str(raw))
-            if lookup is not None and lookup.target == "transactioncurrency" and crm_id == self.ctx.base_currency_id:
-                return None  # the CRM base currency is the ERP's local currency (blank code)
+            if lookup is not None and lookup.target == "transactioncurrency" and crm_id == self.lcy_crm_id:
+                return None  # the CRM currency of the ERP's local currency (blank code), R5
             code = lookup.by_id.get(crm_id) if lookup else None
             if code is None and not row.clear_value_on_failed_sync:
                 raise TransferError(
@@ -314,7 +353,7 @@ class Converter:
             return code
         option = self.options.get(row.key)
         if option is not None:
-            return option.by_value.get(data.get(row.crm_attribute))
+            return option.by_value.get(data.get(row.crm_attribute))  # blank choice or not coupled: blank code
         value = data.get(row.crm_attribute)
         if applies(row, FROM) and row.transformation_rule in self.rules:
             value = apply_rule(self.rules[row.transformation_rule], value)
@@ -349,9 +388,20 @@ class Converter:
             enum_type = getattr(self.model.__table__.columns[row.erp_field].type, "enum_class", None)
             if enum_type is not None and typed is not None:
                 typed = enum_type(typed)
-            if record is None or canonical(getattr(record, row.erp_field)) != canonical(typed):
+            current = getattr(record, row.erp_field) if record is not None else None
+            if typed is None and row.key in self.options and not self._has_option(self.options[row.key], current):
+                continue  # M14: the CRM shows a code without an option as blank; that blank does not clear it
+            if record is None or canonical(current) != canonical(typed):
                 changes[row.erp_field] = typed
         return changes
+
+    def _has_option(self, option: _Option, code: Any) -> bool:
+        """Whether an ERP code can be shown in the CRM (it is option-coupled); blank codes count as shown."""
+        if code is None or code == "":
+            return True
+        if option.coupled is None:  # once per converter, and only when a blank choice meets an ERP code
+            option.coupled = frozenset(option_coupled_codes(self.session, option.erp_table))
+        return code in option.coupled
 
 
 def _numeric(attr: Any) -> bool:
