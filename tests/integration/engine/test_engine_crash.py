@@ -21,7 +21,9 @@ from lead2cash.crm.faults import FaultConfig
 from lead2cash.erp.model import Customer
 from lead2cash.erp.services import records
 from lead2cash.integration.coupling_model import Coupling
+from lead2cash.integration.dataverse import DataverseError
 from lead2cash.integration.engine.faults import EXIT_CODE, STEPS
+from lead2cash.integration.mapping.enums import SyncResult
 
 CHILD = Path(__file__).with_name("crash_child.py")
 N = 25
@@ -101,4 +103,39 @@ def test_crm_faults_complete_without_duplicates(engine, crm, fault):
     finally:
         engine.org.server.app.state.l2c_faults.configure(FaultConfig())
     assert to_job.failed == 0, [e.message for e in to_job.errors]
+    assert_converged(engine, crm)
+
+
+def test_crm_outage_mid_full_sync_keeps_finished_pages_and_resumes(engine, crm):
+    """Pages are pipelined (the next one is decided while a write is in flight). When the CRM goes down for
+    good in the middle, the pages written before stay committed, the records of the page whose write failed
+    are recorded as failed (retried on the next run), the CRM → ERP pass stops with the CRM's error, and the
+    next run completes without duplicates."""
+    add_customers(engine)
+    faults = engine.org.server.app.state.l2c_faults
+    original = engine.client.upsert_multiple
+    calls = []
+
+    def outage_from_third_page(entity_set, targets, *args, **kwargs):
+        calls.append(len(targets))
+        if len(calls) == 3:
+            faults.configure(FaultConfig(fail_fraction=1.0))  # every request answered 503 from now on
+        return original(entity_set, targets, *args, **kwargs)
+
+    engine.client.upsert_multiple = outage_from_third_page
+    try:
+        with pytest.raises(DataverseError):
+            engine.run("CUSTOMER", full=True, page_size=10)
+    finally:
+        del engine.client.upsert_multiple
+        faults.configure(FaultConfig())
+    accounts = {a["accountid"] for a in crm.get("accounts", params={"$select": "accountid"}).json()["value"]}
+    with engine.sessions() as s:
+        couplings = list(s.scalars(select(Coupling).where(Coupling.erp_table == "customer")))
+    written = {str(c.crm_id) for c in couplings if c.last_to_crm_result is SyncResult.SUCCESS}
+    failed = [c for c in couplings if c.last_to_crm_result is SyncResult.FAILURE]
+    assert len(written) == 20 and written <= accounts  # the two pages written before the outage
+    assert len(failed) == 5  # the third page: pending couplings carrying the error
+    assert all(c.crm_version is None and c.last_error.startswith("Writing to the CRM failed") for c in failed)
+    engine.run("CUSTOMER", full=True, page_size=10)
     assert_converged(engine, crm)
