@@ -172,6 +172,7 @@ class ToCrmPage:
                 self.log.count("unchanged")
         if check_crm:
             self._check_crm_side(check_crm)
+        self.log.notes.extend(self.to_crm.notes)  # e.g. option codes left blank (M14)
         self.scratch = dict(self.ctx.scratch)
 
     def _full_write(self, record: Any, coupling: Coupling | None, crm_id: uuid.UUID | None = None) -> None:
