@@ -123,3 +123,36 @@ def test_names_need_a_customization_prefix_and_failed_changes_leave_no_trace(crm
     client.delete(f"{API}/accounts({rows[0]['accountid']})")
     assert admin.post(f"{API}/EntityDefinitions(LogicalName='account')/Keys", json=key).status_code == 204
     assert client.post(f"{API}/accounts", json={"name": "dup", "accountnumber": "X-1"}).status_code == 412
+
+
+def test_choices_can_be_added_and_relabelled_and_survive_restart(crm_client_as, crm_settings):
+    admin, sales = crm_client_as("admin"), crm_client_as("sales")
+    column = {"EntityLogicalName": "account", "AttributeLogicalName": "paymenttermscode"}
+    assert sales.post(f"{API}/InsertOptionValue", json={**column, "Label": labels("CASH")}).status_code == 403
+    added = admin.post(f"{API}/InsertOptionValue", json={**column, "Label": labels("CASH")})
+    assert added.status_code == 200, added.text
+    cash = added.json()["NewOptionValue"]
+    assert cash >= 100_000_000
+    again = admin.post(f"{API}/InsertOptionValue", json={**column, "Value": cash, "Label": labels("Other")})
+    assert again.status_code == 412
+    assert admin.post(f"{API}/InsertOptionValue", json={**column, "Label": labels("")}).status_code == 400
+    relabel = {**column, "Value": cash, "Label": labels("Cash on delivery")}
+    assert admin.post(f"{API}/UpdateOptionValue", json=relabel).status_code == 204
+    assert admin.post(f"{API}/UpdateOptionValue", json={**relabel, "Value": 424242}).status_code == 404
+    not_choice = {"EntityLogicalName": "account", "AttributeLogicalName": "name", "Label": labels("X")}
+    assert admin.post(f"{API}/InsertOptionValue", json=not_choice).status_code == 400
+
+    # the new choice is a value accounts accept; the metadata lists it with its label
+    client = crm_client_as("integration")
+    made = client.post(f"{API}/accounts", json={"name": "Pays cash", "paymenttermscode": cash})
+    assert made.status_code == 204, made.text
+    assert client.post(f"{API}/accounts", json={"name": "Bad", "paymenttermscode": 424242}).status_code == 400
+    path = "EntityDefinitions(LogicalName='account')/Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata"
+    read = client.get(f"{API}/{path}", params={"$filter": "LogicalName eq 'paymenttermscode'", "$expand": "OptionSet"})
+    options = read.json()["value"][0]["OptionSet"]["Options"]
+    assert {o["Value"]: o["Label"]["UserLocalizedLabel"]["Label"] for o in options}[cash] == "Cash on delivery"
+
+    restarted = Store(crm_settings.crm_db_url())
+    create_app(crm_settings, store=restarted)
+    attr = restarted.registry.get("account").attributes["paymenttermscode"]
+    assert attr.option(cash).label == "Cash on delivery"

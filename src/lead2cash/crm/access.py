@@ -31,6 +31,8 @@ _METADATA_ACTIONS = frozenset(
         "CreateManyToMany",
         "UpdateEntity",
         "DeleteEntity",
+        "InsertOptionValue",
+        "UpdateOptionValue",
     }
 )
 # Unbound Sales actions → the table they change and how.

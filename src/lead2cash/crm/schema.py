@@ -114,7 +114,7 @@ customizations = sa.Table(
     "crm_customization",
     system_metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(32), nullable=False),  # entity | attribute | key | change_tracking
+    sa.Column("kind", sa.String(32), nullable=False),  # entity | attribute | key | change_tracking | options
     sa.Column("entity", sa.String(64), nullable=False),
     sa.Column("body", sa.Text, nullable=False),
 )
@@ -152,3 +152,6 @@ def replay_customization(registry: Registry, kind: str, entity_name: str, body: 
         registry.get(entity_name).add_key(AlternateKeyDef(**{**body, "key_attributes": tuple(body["key_attributes"])}))
     elif kind == "change_tracking":
         registry.get(entity_name).change_tracking = bool(body["enabled"])
+    elif kind == "options":
+        attr = registry.get(entity_name).attributes[body["attribute"]]
+        attr.options = tuple(OptionDef(**o) for o in body["options"])

@@ -29,7 +29,7 @@ from sqlalchemy.schema import CreateColumn
 
 from lead2cash.crm.catalog import standard_registry
 from lead2cash.crm.ids import new_id, normalise_guid
-from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, Registry
+from lead2cash.crm.metadata import AlternateKeyDef, AttributeDef, EntityDef, OptionDef, Registry
 from lead2cash.crm.odata import errors
 from lead2cash.crm.schema import (  # noqa: F401  (re-exported: the store is the public entry point)
     CASCADE_DELETE,
@@ -172,6 +172,14 @@ class Store:
                 ) from exc
             entity.add_key(key)
             record_customization(conn, "key", entity_name, asdict(key))
+
+    def set_options(self, entity_name: str, attribute: str, options: tuple[OptionDef, ...]) -> None:
+        """Replace the choices of a choice column (``InsertOptionValue``, ``UpdateOptionValue``); kept on restart."""
+        attr = self.registry.get(entity_name).attributes[attribute]
+        with self.engine.begin() as conn:
+            body = {"attribute": attribute, "options": [asdict(o) for o in options]}
+            record_customization(conn, "options", entity_name, body)
+        attr.options = options
 
     def set_change_tracking(self, entity_name: str, enabled: bool) -> None:
         entity = self.registry.get(entity_name)

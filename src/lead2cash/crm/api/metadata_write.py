@@ -1,5 +1,6 @@
-"""Metadata write API: custom tables, columns, lookups (one-to-many relationships), alternate keys and
-enabling change tracking — what a solution deployment does to prepare an org for an integration.
+"""Metadata write API: custom tables, columns, lookups (one-to-many relationships), alternate keys, choices
+of choice columns (``InsertOptionValue``, ``UpdateOptionValue``) and enabling change tracking — what a
+solution deployment or a customizer does to prepare an org for an integration.
 
 Bodies follow Dataverse's metadata shapes (``EntityMetadata``, ``StringAttributeMetadata`` …,
 ``OneToManyRelationshipMetadata``, ``EntityKeyMetadata``): logical names are the lowercased
@@ -10,6 +11,7 @@ registry and the SQL schema at once and recorded by the store, so it survives a 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -232,4 +234,63 @@ def _update_entity(version: str, ref: str, request: Request, body: Any) -> Respo
         store_of(request).set_change_tracking(entity.logical_name, bool(tracking))
     if body.get("DisplayName"):
         entity.display_name = label(body["DisplayName"]) or entity.display_name
+    return Response(status_code=204, headers=ODATA_HEADERS)
+
+
+def _choice_column(request: Request, body: dict[str, Any]) -> tuple[EntityDef, AttributeDef]:
+    """The local choice column an option action names (``EntityLogicalName`` + ``AttributeLogicalName``)."""
+    registry = store_of(request).registry
+    entity = registry.find(str(body.get("EntityLogicalName") or ""))
+    attr = entity.attributes.get(str(body.get("AttributeLogicalName") or "")) if entity is not None else None
+    if entity is None or attr is None:
+        raise errors.bad_request("EntityLogicalName and AttributeLogicalName must name an existing choice column.")
+    if attr.attribute_type != "Picklist":
+        raise errors.bad_request(f"{entity.logical_name}.{attr.logical_name} is not a choice column.")
+    return entity, attr
+
+
+def _option_label(body: dict[str, Any]) -> str:
+    text = label(body.get("Label")).strip()
+    if not text:
+        raise errors.bad_request("The option needs a Label with at least one LocalizedLabels entry.")
+    return text
+
+
+@router.post("/api/data/{version}/InsertOptionValue")
+async def insert_option_value(version: str, request: Request) -> dict[str, int]:
+    """Add a choice to a choice column; without ``Value`` the next value from 100000000 up is given."""
+    body = await json_object(request)
+    return await run_in_threadpool(_insert_option_value, version, request, body)
+
+
+def _insert_option_value(version: str, request: Request, body: Any) -> dict[str, int]:
+    check_version(version)
+    entity, attr = _choice_column(request, body)
+    text = _option_label(body)
+    values = [o.value for o in attr.options]
+    value = body.get("Value")
+    value = int(value) if value is not None else max([99_999_999, *values]) + 1
+    if value in values:
+        raise errors.DataverseError(412, errors.DUPLICATE_KEY, f"An option with the value {value} already exists.")
+    store_of(request).set_options(entity.logical_name, attr.logical_name, (*attr.options, OptionDef(value, text)))
+    return {"NewOptionValue": value}
+
+
+@router.post("/api/data/{version}/UpdateOptionValue")
+async def update_option_value(version: str, request: Request) -> Response:
+    """Relabel a choice of a choice column."""
+    body = await json_object(request)
+    return await run_in_threadpool(_update_option_value, version, request, body)
+
+
+def _update_option_value(version: str, request: Request, body: Any) -> Response:
+    check_version(version)
+    entity, attr = _choice_column(request, body)
+    text = _option_label(body)
+    value = body.get("Value")
+    if value is None or attr.option(int(value)) is None:
+        raise errors.DataverseError(404, "0x80040217", f"{entity.logical_name}.{attr.logical_name} has no option "
+                                    f"with the value {value}.")  # fmt: skip
+    options = tuple(dataclasses.replace(o, label=text) if o.value == int(value) else o for o in attr.options)
+    store_of(request).set_options(entity.logical_name, attr.logical_name, options)
     return Response(status_code=204, headers=ODATA_HEADERS)

@@ -35,6 +35,7 @@ from lead2cash.integration.mapping.defaults import erp_model
 from lead2cash.integration.mapping.enums import Direction, FieldStatus, MappingKind, UpdateConflict
 from lead2cash.integration.mapping.model import FieldMapping, TableMapping
 from lead2cash.integration.option_couplings import Choice, couple_option, primary_option_set
+from lead2cash.integration.synclog import SyncJob
 
 PAGE = 500
 
@@ -46,6 +47,8 @@ class MatchReport:
     coupled: int = 0
     unmatched: int = 0
     failed: int = 0
+    #: option mappings: codes left uncoupled because the CRM has no choice with their label (M14), not failures
+    skipped: int = 0
     create_job_id: int | None = None
     sync_job_id: int | None = None
     messages: list[str] = field(default_factory=list)
@@ -55,7 +58,8 @@ class MatchReport:
     sync_direction: Direction | None = None
 
     def as_dict(self) -> dict:
-        keep = ("mapping", "job_id", "coupled", "unmatched", "failed", "create_job_id", "sync_job_id", "messages")
+        keep = ("mapping", "job_id", "coupled", "unmatched", "failed", "skipped", "create_job_id", "sync_job_id",
+                "messages")  # fmt: skip
         return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in self.__dict__.items() if k in keep}
 
 
@@ -238,8 +242,8 @@ def couple_matches(
     job = joblog.start(session, mapping.name, run_id=run_id)
     report.job_id = job.id
     if mapping.kind is MappingKind.OPTION:
-        _match_options(session, side, mapping, report, erp_ids)
-        joblog.finish(job, coupled=report.coupled, failed=report.failed)
+        _match_options(session, side, mapping, report, erp_ids, job)
+        joblog.finish(job, coupled=report.coupled, failed=report.failed, skipped=report.skipped)
         return report
     rows = criteria(mapping)
     if [r.id for r in rows] != [r.id for r in side.rows or []]:
@@ -327,8 +331,18 @@ def option_choices(crm, entity: str, attribute: str) -> list[Choice]:
     return out
 
 
-def _match_options(session: Session, side: CrmSide, mapping: TableMapping, report: MatchReport, erp_ids) -> None:
+def _match_options(
+    session: Session, side: CrmSide, mapping: TableMapping, report: MatchReport, erp_ids, job: SyncJob
+) -> None:
+    """Couple each uncoupled code to the one free choice with its label (M14: no option is created).
+
+    A code the CRM has no choice for is *skipped*, not failed: it is no error of the run, customers using it
+    are synchronized with the choice blank, and it is coupled by the first run after a choice gets its label.
+    The job's message names each such code and that fix. A label that several free choices carry, or whose
+    only choice is coupled to another code, is a failure with an error row: only a person can pick.
+    """
     target = primary_option_set(mapping)
+    column = f"{target.crm_entity}.{target.crm_attribute}"
     case_sensitive = any(r.case_sensitive_matching for r in mapping.field_mappings if r.use_for_matching)
     by_label = side.choices or {}
     model = erp_model(mapping.erp_table)
@@ -343,16 +357,35 @@ def _match_options(session: Session, side: CrmSide, mapping: TableMapping, repor
             )
         )
     )
+    notes: list[str] = []
     for record in session.scalars(stmt):
-        hits = [c for c in by_label.get(_norm(record.key_value, case_sensitive), []) if c.value not in taken]
+        code, label = record.key_value, f"{model.label()} {record.key_value}"
+        labelled = by_label.get(_norm(code, case_sensitive), [])
+        hits = [c for c in labelled if c.value not in taken]
         if len(hits) == 1:
             couple_option(session, mapping, record.id, hits[0])
             taken.add(hits[0].value)
             report.coupled += 1
-        else:
-            report.unmatched += 1
-            report.failed += 1
-            report.messages.append(
-                f"{model.label()} {record.key_value}: no unique choice labelled so in "
-                f"{target.crm_entity}.{target.crm_attribute}."
+            continue
+        report.unmatched += 1
+        if not labelled:
+            report.skipped += 1
+            notes.append(
+                f"{label} has no choice labelled {code} in {column}: not coupled, and the choice is left blank on "
+                f"the records that use it (M14). To couple it, give the choice the label {code} in the CRM and "
+                f"run the {mapping.name} mapping."
             )
+            continue
+        report.failed += 1
+        if hits:
+            message = (f"{label}: {len(hits)} choices of {column} are labelled {code} "
+                       f"({', '.join(str(c.value) for c in hits)}). Keep one label {code} in the CRM, then run the "
+                       f"{mapping.name} mapping.")  # fmt: skip
+        else:
+            message = (f"{label}: the choice labelled {code} in {column} is already coupled to another code. "
+                       f"Relabel one of them in the CRM, or delete the other coupling, then run the {mapping.name} "
+                       "mapping.")  # fmt: skip
+        joblog.error(job, label, record.id, message)
+        report.messages.append(message)
+    report.messages += notes
+    job.message = "\n".join(notes)
