@@ -36,7 +36,7 @@ from lead2cash.integration.couplings import by_crm_ids
 from lead2cash.integration.engine.conflicts import UpdateConflictError, deletion_action, deletion_message, three_way
 from lead2cash.integration.engine.context import SyncContext
 from lead2cash.integration.engine.joblog import Failure, PageLog, failed, mark_failed, mark_success
-from lead2cash.integration.engine.record import ErpWriter, new_coupling, new_erp_id, restored_from
+from lead2cash.integration.engine.record import ErpWriter, new_coupling, new_erp_id, restored_from, to_restore_erp
 from lead2cash.integration.engine.transfer import Converter, TransferError
 from lead2cash.integration.mapping import filters
 from lead2cash.integration.mapping.defaults import erp_model
@@ -222,8 +222,7 @@ class _Page:
             self.session.delete(coupling)
             self.log.count("uncoupled")
         elif action == "restore":
-            coupling.erp_id = new_erp_id(self.mapping.crm_entity, crm_id, coupling.erp_id)
-            coupling.erp_row_version = None
+            to_restore_erp(coupling)
             self._one(crm_id, row, coupling, None, True, label)
         else:
             self.fail(crm_id, coupling, deletion_message(label, f"{self.model.label().lower()} record"), label)

@@ -66,6 +66,19 @@ def restored_from(crm_entity: str, crm_id: uuid.UUID, erp_id: uuid.UUID) -> uuid
     return uuid.UUID(int=erp_id.int ^ _restore_mask(crm_entity, crm_id))
 
 
+def to_restore_erp(coupling: Coupling) -> None:
+    """Point a coupling whose ERP record was deleted at the record its restore from the CRM row will create.
+
+    The coupling stays (the same CRM row, its history); its ERP id becomes ``new_erp_id`` of the deleted one,
+    so the CRM → ERP insert that follows reads the deleted record's number from its tombstone. A coupling
+    already pointed there (its ERP version is unknown: a restore that failed, or a record never created) is
+    left as it is, so asking twice never loses the way back to the tombstone.
+    """
+    if coupling.erp_row_version is not None:
+        coupling.erp_id = new_erp_id(coupling.crm_entity, coupling.crm_id, coupling.erp_id)
+        coupling.erp_row_version = None
+
+
 def new_coupling(session: Session, erp_table: str, erp_id: uuid.UUID, crm_entity: str, crm_id: uuid.UUID) -> Coupling:
     coupling = Coupling(erp_table=erp_table, erp_id=erp_id, crm_entity=crm_entity, crm_id=crm_id, skipped=False)
     session.add(coupling)

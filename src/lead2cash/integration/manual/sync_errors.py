@@ -3,9 +3,10 @@
 Lists couplings that are skipped (the same error twice) or whose last attempt failed, with the last error,
 the mapping, and whether each side still exists; and offers the page's actions: retry (un-skip, the next
 scheduled run picks them up), retry all, synchronize (un-skip and queue a sync now), delete couplings,
-restore records (recreate the missing side from the surviving one) and delete records (delete the
-surviving side of a broken coupling). Existence is checked per page: one query per ERP table and one CRM
-request per entity and chunk of ids.
+restore records (recreate the missing side from the surviving one; a deleted ERP record comes back under its
+old number, coupled to the same CRM row, as the engine's deletion policy restores it) and delete records
+(delete the surviving side of a broken coupling). Existence is checked per page: one query per ERP table
+and one CRM request per entity and chunk of ids.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lead2cash.erp.services import records as erp_records
 from lead2cash.erp.services.records import decode_cursor, encode_cursor
 from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.couplings import chunks
+from lead2cash.integration.engine.record import to_restore_erp
 from lead2cash.integration.manual.schedule import schedule_sync
 from lead2cash.integration.mapping.defaults import erp_model
 from lead2cash.integration.mapping.enums import Direction, SyncResult
@@ -238,7 +240,13 @@ def _broken(session: Session, crm, coupling_ids: Iterable[int]):
 
 
 def restore_records(session: Session, crm, coupling_ids: Iterable[int]) -> ActionReport:
-    """For couplings whose counterpart is gone: drop the coupling and recreate the missing side (queued)."""
+    """For couplings whose counterpart is gone: recreate the missing side from the surviving one (queued).
+
+    A deleted ERP record is restored the way the engine's deletion policy restores it: the coupling stays,
+    pointed at the restored record's id (``engine.record.to_restore_erp``), and the queued CRM → ERP
+    synchronization recreates the record under the number read from its tombstone. A deleted CRM row is
+    created again from the ERP record under a new GUID, with a new coupling.
+    """
     report = ActionReport()
     for c, erp_ok, crm_ok in _broken(session, crm, coupling_ids):
         mapping = mapping_for(session, c)
@@ -250,10 +258,17 @@ def restore_records(session: Session, crm, coupling_ids: Iterable[int]) -> Actio
         if not mapping.direction.includes(way):
             report.failed.append(f"{mapping.name} cannot recreate the missing side ({way.value}).")
             continue
-        session.delete(c)
-        session.flush()
-        ids = {"erp_ids": [c.erp_id]} if erp_ok else {"crm_ids": [c.crm_id]}
-        report.jobs.append(schedule_sync(session, mapping, way, only_coupled=False, **ids))
+        if erp_ok:  # a new CRM row (a new GUID) for the ERP record
+            session.delete(c)
+            session.flush()
+            report.jobs.append(schedule_sync(session, mapping, way, only_coupled=False, erp_ids=[c.erp_id]))
+        else:  # the ERP record comes back under its old number, coupled to the same CRM row (R14)
+            to_restore_erp(c)
+            c.skipped = False
+            if c.last_to_crm_result is SyncResult.FAILURE:  # the deletion conflict this settles
+                c.last_to_crm_result = None
+            session.flush()
+            report.jobs.append(schedule_sync(session, mapping, way, crm_ids=[c.crm_id]))
         report.done += 1
     return report
 
