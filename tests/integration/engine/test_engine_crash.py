@@ -134,8 +134,9 @@ def test_crm_outage_mid_full_sync_keeps_finished_pages_and_resumes(engine, crm):
         couplings = list(s.scalars(select(Coupling).where(Coupling.erp_table == "customer")))
     written = {str(c.crm_id) for c in couplings if c.last_to_crm_result is SyncResult.SUCCESS}
     failed = [c for c in couplings if c.last_to_crm_result is SyncResult.FAILURE]
-    assert len(written) == 20 and written <= accounts  # the two pages written before the outage
-    assert len(failed) == 5  # the third page: pending couplings carrying the error
+    # whole pages written before the outage (the second one's write may overlap the third's and fail too)
+    assert len(written) in (10, 20) and written <= accounts
+    assert len(failed) == N - len(written)  # the rest: pending couplings carrying the error
     assert all(c.crm_version is None and c.last_error.startswith("Writing to the CRM failed") for c in failed)
     engine.run("CUSTOMER", full=True, page_size=10)
     assert_converged(engine, crm)

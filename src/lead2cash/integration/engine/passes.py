@@ -7,10 +7,11 @@ below the start value is visible, so the watermark can move to the last row of e
 the page's transaction, with the couplings and job counters it covers. Failed, not skipped couplings are
 retried first, whatever the watermark and filter (R15).
 
-The selected pages are pipelined: page N+1 is read and decided (a read-only ERP transaction) while page N's
-bulk write is in flight in a worker thread; then page N's outcome is applied and committed. The engine's
-own work thus overlaps the CRM's, and a crash still loses nothing — a page's couplings, counters and
-watermark commit only after its CRM write, in page order. Mappings whose rule couples to existing CRM rows
+The selected pages are pipelined: the next page is read and decided (a read-only ERP transaction) while up
+to two earlier pages' bulk writes (and the read-back of their versions) are in flight in worker threads;
+then the oldest page's outcome is applied and committed. The engine's own work thus overlaps the CRM's,
+and a crash still loses nothing — a page's couplings, counters and watermark commit only after its CRM
+write, in page order. Mappings whose rule couples to existing CRM rows
 by matching run their pages one by one, so two pages never claim the same CRM row.
 
 CRM → ERP: change tracking — the stored delta link returns what changed since (rows and ``$deletedEntity``
@@ -39,7 +40,7 @@ from lead2cash.integration.engine import faults
 from lead2cash.integration.engine.context import SyncContext
 from lead2cash.integration.engine.from_crm import crm_columns, receive_page
 from lead2cash.integration.engine.joblog import begin_job, finish_job, write_page
-from lead2cash.integration.engine.record import crm_rows_by_id, new_crm_id, new_erp_id
+from lead2cash.integration.engine.record import crm_rows_by_id, new_crm_id, to_restore_erp
 from lead2cash.integration.engine.to_crm import Sent, ToCrmPage, decide_page, erp_deletions, matches_crm, send_page
 from lead2cash.integration.mapping import filters
 from lead2cash.integration.mapping.defaults import erp_model
@@ -155,8 +156,10 @@ def pass_to_crm(
         finally:
             session.close()
 
-    depth = 0 if matches_crm(name) else 1  # pages of matching rules run one by one (no two claim one CRM row)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="l2c-crm-send") as pool:
+    # up to two pages in flight at once (one page's read-back overlaps the next one's write); pages of matching
+    # rules run one by one (no two claim one CRM row)
+    depth = 0 if matches_crm(name) else 2
+    with ThreadPoolExecutor(max_workers=depth or 1, thread_name_prefix="l2c-crm-send") as pool:
         in_flight: list[_InFlight] = []
         try:
             for ids, last_version in _erp_pages(ctx, mapping, model, watermark, start, erp_ids):
@@ -228,7 +231,7 @@ def _restore_erp(ctx: SyncContext, name: str, crm_ids: list[uuid.UUID]) -> None:
         couplings = session.scalars(select(Coupling).where(Coupling.crm_entity == mapping.crm_entity,
                                                            Coupling.crm_id.in_(crm_ids)))  # fmt: skip
         for c in couplings:
-            c.erp_id, c.erp_row_version = new_erp_id(mapping.crm_entity, c.crm_id, c.erp_id), None
+            to_restore_erp(c)
         rows = list(crm_rows_by_id(ctx, mapping.crm_entity, crm_ids, crm_columns(ctx, mapping)).values())
         page = receive_page(ctx, session, mapping, job_id, rows, force=True, retry=True)
         write_page(session, job_id, page.log)

@@ -34,6 +34,10 @@ NUMBER_SERIES = {
 
 BOOKKEEPING = ("versionnumber", "modifiedon", "_modifiedby_value")
 
+#: ids per read by id: an ``In`` filter of 250 GUIDs makes a URL of about 11 KB, well under Dataverse's 32 KB
+#: for a GET, and halves the requests (each costs the CRM more than the rows it returns) against 100
+IDS_PER_READ = 250
+
 
 def new_crm_id(erp_table: str, erp_id: uuid.UUID, generation: uuid.UUID | None = None) -> uuid.UUID:
     """The CRM GUID of the row created for an ERP record (restores use the deleted row's id as generation)."""
@@ -126,8 +130,8 @@ def crm_rows_by_id(ctx: SyncContext, crm_entity: str, ids: list[uuid.UUID], sele
     entity = ctx.entity(crm_entity)
     found: dict[uuid.UUID, dict] = {}
     columns = sorted({entity.id_attribute, *select})
-    for start in range(0, len(ids), 100):
-        chunk = [str(i) for i in ids[start : start + 100]]
+    for start in range(0, len(ids), IDS_PER_READ):
+        chunk = [str(i) for i in ids[start : start + IDS_PER_READ]]
         for page in ctx.client.pages(
             entity.entity_set, select=columns, filter=odata.filter_in(entity.id_attribute, chunk)
         ):

@@ -371,8 +371,8 @@ class ToCrmPage:
                 mark_success(w.coupling, TO, self.job_id)
             self.log.count("inserted" if w.insert else "modified")
             done.append((w.record, w.crm_id, w.insert))
-        if new_couplings:
-            self.session.execute(insert(Coupling), new_couplings)
+        if new_couplings:  # a plain executemany: the ORM's bulk path costs more than the rows themselves
+            self.session.connection().execute(insert(Coupling.__table__), new_couplings)
         if self.writes:  # also when every write failed: a rule may have to undo what it prepared
             self.rule.after_crm_write(self.ctx, self.session, done)
 
