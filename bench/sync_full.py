@@ -138,6 +138,15 @@ def base_currency(client) -> str:
     return client.query("organizations", select=["_basecurrencyid_value"], top=1)[0]["_basecurrencyid_value"]
 
 
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by a process: this one, or the CRM server ``pid``."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def floor(dv: DataverseSettings, recorded: Path, engine_base_currency: str) -> float:
     """Seconds a bare client takes to send the recorded writes again, in the same order and chunks (to a fresh
     org, whose only difference is the id of its base currency)."""
@@ -167,6 +176,7 @@ def one_size(customers: int, args) -> dict:
             stats = client.client.transport.stats
             sent, throttled = stats.sent, stats.throttled
             to_crm_s = 0.0
+            engine_cpu, crm_cpu = cpu_s(), cpu_s(proc.pid)
             with Recorder(client, recorded):
                 for name, count in (("CUSTOMER", customers), ("CONTACT", args.contacts), ("UNIT OF MEASURE", 1),
                                     ("ITEM-PRODUCT", args.items)):  # fmt: skip
@@ -176,7 +186,9 @@ def one_size(customers: int, args) -> dict:
                         took = time.perf_counter() - started
                         to_crm_s += took
                         out[f"{name.lower().replace(' ', '_')}_per_s"] = round(count / took, 1)
+            engine_cpu, crm_cpu = cpu_s() - engine_cpu, cpu_s(proc.pid) - crm_cpu
             records = customers + args.contacts + 1 + args.items
+            out |= {"engine_cpu_s": round(engine_cpu, 2), "crm_cpu_s": round(crm_cpu, 2)}
             out |= {"records": records, "to_crm_s": round(to_crm_s, 2), "records_per_s": round(records / to_crm_s, 1)}
             out["engine_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             if args.throttled:
@@ -190,7 +202,9 @@ def one_size(customers: int, args) -> dict:
                 floor_proc, floor_url, floor_secret = start_crm(tmp / "crm-floor")
                 try:
                     floor_dv = dataclasses.replace(dv, url=floor_url, authority=floor_url, client_secret=floor_secret)
+                    floor_cpu = cpu_s(floor_proc.pid)
                     floor_s = floor(floor_dv, recorded, base_currency(client))
+                    out["floor_crm_cpu_s"] = round(cpu_s(floor_proc.pid) - floor_cpu, 2)
                 finally:
                     floor_proc.terminate()
                     floor_proc.wait(timeout=30)
