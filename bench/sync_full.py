@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -82,6 +83,18 @@ def start_crm(data_dir: Path, throttled: bool = False) -> tuple[subprocess.Popen
         time.sleep(0.1)
     secret = json.loads((data_dir / "crm-credentials.json").read_text())["integration_client_secret"]
     return proc, url, secret
+
+
+def track_changes(url: str, data_dir: Path, tables: tuple[str, ...] = ("account", "contact", "product")) -> None:
+    """Turn on change tracking for the synchronized tables, as the solution deployment does (S3), so the
+    CRM → ERP passes read deltas instead of filtering by ``modifiedon``."""
+    creds = json.loads((data_dir / "crm-credentials.json").read_text())
+    form = {"grant_type": "password", "username": creds["admin_username"], "password": creds["admin_password"],
+            "scope": f"{url}/.default"}  # fmt: skip
+    token = httpx.post(f"{url}/bench/oauth2/v2.0/token", data=form).raise_for_status().json()["access_token"]
+    for table in tables:
+        httpx.put(f"{url}/api/data/v9.2/EntityDefinitions(LogicalName='{table}')", json={"ChangeTrackingEnabled": True},
+                  headers={"Authorization": f"Bearer {token}"}).raise_for_status()  # fmt: skip
 
 
 def load_erp(url: str, customers: int, contacts: int, items: int) -> None:
@@ -174,6 +187,7 @@ def one_size(customers: int, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="l2c-bench-sync-"))
     proc, url, secret = start_crm(tmp / "crm", args.throttled)
     try:
+        track_changes(url, tmp / "crm")
         pacing = {"budget_requests": 60, "budget_window": 3.0, "bulk_chunk_size": 10} if args.throttled else {}
         dv = DataverseSettings(url=url, authority=url, tenant_id="bench", client_id=seed.INTEGRATION_CLIENT_ID,
                                client_secret=secret, read_timeout=300, **pacing)  # fmt: skip
@@ -237,6 +251,7 @@ def one_size(customers: int, args) -> dict:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> None:
