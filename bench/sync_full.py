@@ -64,6 +64,8 @@ def _free_port() -> int:
 
 #: Dataverse's per-user budget (6,000 requests / 5 minutes); the server's limiter keeps this rate when scaled
 ALLOWED_RATE = 6000 / 300
+#: the limiter's window budget at the scale used (60 requests in 3 s): a run may use it at once, on top of the rate
+WINDOW_BUDGET = 60
 
 
 def start_crm(data_dir: Path, throttled: bool = False) -> tuple[subprocess.Popen, str, str]:
@@ -188,7 +190,8 @@ def one_size(customers: int, args) -> dict:
     proc, url, secret = start_crm(tmp / "crm", args.throttled)
     try:
         track_changes(url, tmp / "crm")
-        pacing = {"budget_requests": 60, "budget_window": 3.0, "bulk_chunk_size": 10} if args.throttled else {}
+        budget = {"budget_requests": WINDOW_BUDGET, "budget_window": 3.0, "bulk_chunk_size": 10}
+        pacing = budget if args.throttled else {}
         dv = DataverseSettings(url=url, authority=url, tenant_id="bench", client_id=seed.INTEGRATION_CLIENT_ID,
                                client_secret=secret, read_timeout=300, **pacing)  # fmt: skip
         url = f"sqlite:///{tmp / 'erp.db'}"
@@ -221,7 +224,8 @@ def one_size(customers: int, args) -> dict:
                 sent, throttled = stats.sent - sent, stats.throttled - throttled
                 out |= {
                     "throttled_requests": sent,
-                    "achieved_rate_share": round(sent / to_crm_s / ALLOWED_RATE, 3),
+                    # of the most the limiter admits in that time: the rate, plus one window's budget at the start
+                    "achieved_rate_share": round(sent / (ALLOWED_RATE * to_crm_s + WINDOW_BUDGET), 3),
                     "rejected_share": round(throttled / max(sent, 1), 4),
                 }
             else:
