@@ -25,6 +25,11 @@ def increment(number: str, by: int = 1) -> str:
 
 def next_no(session: Session, series_code: str, *, record: str) -> str:
     """Take the next number of a series; the row lock serializes concurrent takers until commit."""
+    return next_nos(session, series_code, 1, record=record)[0]
+
+
+def next_nos(session: Session, series_code: str, count: int, *, record: str) -> list[str]:
+    """Take the next ``count`` numbers of a series at once (one row lock and one update for a batch)."""
     series = session.scalars(select(NoSeries).where(NoSeries.code == series_code).with_for_update()).first()
     if series is None:
         raise ValidationFailed(
@@ -33,9 +38,13 @@ def next_no(session: Session, series_code: str, *, record: str) -> str:
             field="no",
             fix=f"Give the no. explicitly or create number series {series_code}.",
         )
+    numbers: list[str] = []
+    last = series.last_no_used
     try:
-        number = increment(series.last_no_used, series.increment_by) if series.last_no_used else series.starting_no
-        increment(number)  # a number without digits could never be followed by another one
+        for _ in range(count):
+            last = increment(last, series.increment_by) if last else series.starting_no
+            increment(last)  # a number without digits could never be followed by another one
+            numbers.append(last)
     except ValueError:
         raise ValidationFailed(
             f"{record}: number series '{series_code}' cannot count up from '{series.last_no_used}'.",
@@ -43,5 +52,6 @@ def next_no(session: Session, series_code: str, *, record: str) -> str:
             field="last_no_used",
             fix=f"Change number series {series_code} to numbers with digits, or give the no. explicitly.",
         ) from None
-    series.last_no_used = number
-    return number
+    if numbers:
+        series.last_no_used = numbers[-1]
+    return numbers

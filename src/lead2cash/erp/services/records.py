@@ -19,7 +19,7 @@ from sqlalchemy import Column, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lead2cash.erp.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed, invalid
+from lead2cash.erp.errors import Conflict, ErpError, NotFound, PreconditionFailed, ValidationFailed, invalid
 from lead2cash.erp.model import Base, Versioned
 from lead2cash.erp.services import noseries
 
@@ -201,6 +201,159 @@ def create(session: Session, rtype: RecordType, data: dict[str, Any]) -> Version
     session.add(obj)
     _flush(session, obj)
     return obj
+
+
+def create_many(
+    session: Session, rtype: RecordType, items: list[dict[str, Any]]
+) -> list[Versioned | ErpError | ValueError]:
+    """Create several records of one type with the checks of ``create``, asking the database per batch what
+    ``create`` asks per record: one look-up per reference column, one for the keys, one run of the number
+    series, one flush. A record refused by a check gets its error in its place and the others go ahead
+    (numbers are taken only for the records that passed). If the database still refuses the batch — a
+    constraint no check covers — each record is created on its own, as ``create`` does."""
+    model = rtype.model
+    table = model.__table__
+    key = model.__key__ if model.__key__ in table.c else None
+    later = _referring_to_batch(model, items)
+    if later and len(later) < len(items):  # the records they refer to first, so the rules can see them
+        first = [i for i in range(len(items)) if i not in later]
+        done = dict(zip(first, create_many(session, rtype, [items[i] for i in first]), strict=True))
+        done |= dict(zip(later, create_many(session, rtype, [items[i] for i in later]), strict=True))
+        return [done[i] for i in range(len(items))]
+    results: list[Any] = [None] * len(items)
+    datas: list[dict[str, Any]] = []
+    for raw in items:
+        data = {k: v for k, v in raw.items() if v is not None or k in table.c}
+        for column in table.c:
+            default = column.default
+            if column.key not in data and default is not None and default.is_scalar:
+                data[column.key] = default.arg
+        datas.append(data)
+    missing = _missing_references(session, model, datas)
+    passed: list[tuple[int, dict[str, Any], Versioned]] = []
+    for i, data in enumerate(datas):
+        obj = model(**data)
+        try:
+            _refuse_missing_references(obj, missing)
+            _run_rules(session, obj, set(data))
+        except (ErpError, ValueError) as exc:
+            results[i] = exc
+            continue
+        passed.append((i, data, obj))
+    if key is not None:
+        passed = _give_keys(session, rtype, key, passed, results)
+    if passed:
+        try:
+            with session.begin_nested():
+                session.add_all([obj for _, _, obj in passed])
+                session.flush()
+        except IntegrityError:
+            for i, data, _ in passed:  # one by one, so only the refused record fails
+                try:
+                    with session.begin_nested():
+                        results[i] = create(session, rtype, data)
+                except (ErpError, ValueError) as exc:
+                    results[i] = exc
+            return results
+        ids = [obj.id for _, _, obj in passed]
+        for start in range(0, len(ids), 500):  # what the database filled in, one query per 500
+            chunk = ids[start : start + 500]
+            session.execute(select(model).where(model.id.in_(chunk)).execution_options(populate_existing=True)).all()
+        for i, _, obj in passed:
+            results[i] = obj
+    return results
+
+
+def _referring_to_batch(model: type[Versioned], items: list[dict]) -> list[int]:
+    """Positions of the items whose reference to their own table names another item of the batch."""
+    later = []
+    for column in model.__table__.c:
+        if not column.foreign_keys:
+            continue
+        target: Column = next(iter(column.foreign_keys)).column
+        if target.table is not model.__table__:
+            continue
+        keys = {d.get(target.key) for d in items} - {None, ""}
+        refers = column.key
+        later += [i for i, d in enumerate(items) if d.get(refers) in keys and d.get(refers) != d.get(target.key)]
+    return sorted(set(later))
+
+
+def _missing_references(session: Session, model: type[Versioned], datas: list[dict]) -> set[tuple[str, Any]]:
+    """(column, value) pairs of the batch's filled-in references that point at nothing (one query a column)."""
+    missing: set[tuple[str, Any]] = set()
+    for column in model.__table__.c:
+        if not column.foreign_keys:
+            continue
+        target: Column = next(iter(column.foreign_keys)).column
+        values = {d.get(column.key) for d in datas} - {None, ""}
+        if target.table is model.__table__:  # records of the batch itself count as existing
+            values -= {d.get(target.key) for d in datas}
+        found: set[Any] = set()
+        listed = list(values)
+        for start in range(0, len(listed), 500):
+            found |= set(session.scalars(select(target).where(target.in_(listed[start : start + 500]))))
+        missing |= {(column.key, v) for v in values - found}
+    return missing
+
+
+def _refuse_missing_references(obj: Versioned, missing: set[tuple[str, Any]]) -> None:
+    for column in obj.__table__.c:
+        value = getattr(obj, column.key)
+        if column.foreign_keys and value not in (None, "") and (column.key, value) in missing:
+            target: Column = next(iter(column.foreign_keys)).column
+            target_label = _model_for_table(target.table.name).label()
+            raise invalid(
+                describe(obj),
+                column.key,
+                f"'{value}' does not exist as a {target_label.lower()}",
+                f"Use an existing {target_label.lower()} {target.key} or create {target_label} '{value}' first.",
+            )
+
+
+def _give_keys(
+    session: Session, rtype: RecordType, key: str, passed: list[tuple[int, dict, Versioned]], results: list
+) -> list[tuple[int, dict, Versioned]]:
+    """Numbers from the series for the records without one; a key already used (or twice in the batch) is
+    refused as ``create`` refuses it."""
+    model = rtype.model
+    need = [(data, obj) for _, data, obj in passed if not data.get(key)]
+    if need:
+        if not rtype.number_series_field:
+            for i, data, _ in passed:
+                if not data.get(key):
+                    results[i] = ValidationFailed(
+                        f"{model.label()}: {key} is required.", record=model.label(), field=key,
+                        fix=f"Give the {key}.",
+                    )  # fmt: skip
+            passed = [t for t in passed if t[1].get(key)]
+        else:
+            from lead2cash.erp.services.setup import sales_setup
+
+            series = getattr(sales_setup(session), rtype.number_series_field)
+            numbers = noseries.next_nos(session, series, len(need), record=model.label())
+            for (data, obj), number in zip(need, numbers, strict=True):
+                data[key] = number
+                setattr(obj, key, number)
+    keys = [data[key] for _, data, _ in passed]
+    column = getattr(model, key)
+    taken: set[Any] = set()
+    for start in range(0, len(keys), 500):
+        taken |= set(session.scalars(select(column).where(column.in_(keys[start : start + 500]))))
+    kept, seen = [], set()
+    for i, data, obj in passed:
+        value = data[key]
+        if value in taken or value in seen:
+            results[i] = Conflict(
+                f"{model.label()} {value} already exists.",
+                record=f"{model.label()} {value}",
+                field=key,
+                fix=f"Use another {key} or change the existing record.",
+            )
+            continue
+        seen.add(value)
+        kept.append((i, data, obj))
+    return kept
 
 
 def update(session: Session, obj: Versioned, changes: dict[str, Any], *, if_version: int | None = None) -> Versioned:
