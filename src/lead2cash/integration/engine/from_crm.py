@@ -25,6 +25,7 @@ Deleted CRM rows coupled to ERP records are settled by the deletion policy when 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -79,6 +80,19 @@ def crm_columns(ctx: SyncContext, mapping: TableMapping) -> list[str]:
     return sorted(names)
 
 
+@dataclass
+class _Insert:
+    """A new ERP record decided for a CRM row, created with the rest of its page."""
+
+    crm_id: uuid.UUID
+    coupling: Coupling | None
+    changes: dict
+    erp_id: uuid.UUID
+    version: int | None
+    values: dict
+    label: str
+
+
 class _Page:
     def __init__(self, ctx: SyncContext, session: Session, mapping: TableMapping, job_id: uuid.UUID, full: bool):
         self.ctx, self.session, self.mapping, self.job_id, self.full = ctx, session, mapping, job_id, full
@@ -90,6 +104,7 @@ class _Page:
         self.restore_to_crm: list[uuid.UUID] = []
         self.send_back: list[uuid.UUID] = []  # ERP ids with merged values for the CRM
         self.deleted_keys: dict[uuid.UUID, str] = {}  # numbers of deleted ERP records, by their old id
+        self.inserts: list[_Insert] = []  # new records of the page, created together by ``create_inserts``
 
     def fail(self, crm_id: uuid.UUID, coupling: Coupling | None, message: str, label: str) -> None:
         if coupling is None:
@@ -133,6 +148,7 @@ class _Page:
                 self._one(crm_id, row, coupling, records.get(coupling.erp_id) if coupling else None, force, label)
             except (TransferError, UpdateConflictError) as exc:
                 self.fail(crm_id, coupling, str(exc), label)
+        self.create_inserts()
 
     def _one(self, crm_id, row, coupling, record, force, label) -> None:
         m = self.mapping
@@ -144,16 +160,13 @@ class _Page:
             self.log.count("unchanged")
             return None
         values = self.conv.crm_values(row, label=label)
-        if record is None:  # insert (or a pending coupling whose ERP record was never made)
+        if record is None:  # insert (or a pending coupling whose ERP record was never made): with the page
             changes = self.conv.erp_changes(None, values)
             if coupling is not None:
                 self._restored_number(crm_id, coupling, changes, label)
             self.rule.complete_erp(self.ctx, self.session, row, changes, True)
             erp_id = coupling.erp_id if coupling is not None else new_erp_id(m.crm_entity, crm_id)
-            record = self.writer.create(changes, erp_id)
-            if coupling is None:
-                coupling = new_coupling(self.session, m.erp_table, record.id, m.crm_entity, crm_id)
-            self._done(coupling, record, version, {**(coupling.synced_values or {}), **values}, "inserted")
+            self.inserts.append(_Insert(crm_id, coupling, changes, erp_id, version, values, label))
             return None
         base = coupling.synced_values or {}
         both_changed = (
@@ -180,6 +193,21 @@ class _Page:
         self.writer.update(record, changes)
         self._done(coupling, record, version, snapshot, "modified")
         return None
+
+    def create_inserts(self) -> None:
+        """Create the page's new ERP records in one batch, then couple them (a refused one fails alone)."""
+        inserts, self.inserts = self.inserts, []
+        if not inserts:
+            return
+        m = self.mapping
+        created = self.writer.create_many([(i.changes, i.erp_id) for i in inserts])
+        for item, record in zip(inserts, created, strict=True):
+            if isinstance(record, TransferError):
+                self.fail(item.crm_id, item.coupling, str(record), item.label)
+                continue
+            coupling = item.coupling or new_coupling(self.session, m.erp_table, record.id, m.crm_entity, item.crm_id)
+            snapshot = {**(coupling.synced_values or {}), **item.values}
+            self._done(coupling, record, item.version, snapshot, "inserted", flush=False)
 
     def _deleted_keys(self, couplings: list[Coupling]) -> dict[uuid.UUID, str]:
         """Tombstoned numbers these couplings could restore: their ERP id, or the id their restore id leads to."""
@@ -208,8 +236,11 @@ class _Page:
             )
         changes[key] = number
 
-    def _done(self, coupling: Coupling, record: Any, version: int | None, snapshot: dict, action: str) -> None:
-        self.session.flush()
+    def _done(
+        self, coupling: Coupling, record: Any, version: int | None, snapshot: dict, action: str, *, flush: bool = True
+    ) -> None:
+        if flush:  # the record's new row version is given at flush
+            self.session.flush()
         coupling.erp_row_version = record.row_version
         coupling.crm_version = version
         coupling.synced_values = snapshot

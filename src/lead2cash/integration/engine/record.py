@@ -114,6 +114,12 @@ class ErpWriter:
         except (ErpError, ValueError) as exc:
             raise TransferError(error_text(exc)) from exc
 
+    def create_many(self, items: list[tuple[dict[str, Any], uuid.UUID]]) -> list[Any]:
+        """Create a page's new records at once (``erp.services.records.create_many``): per item the record,
+        or the ``TransferError`` that refused it."""
+        results = erp_records.create_many(self.session, self.rtype, [{**values, "id": i} for values, i in items])
+        return [TransferError(error_text(r)) if isinstance(r, (ErpError, ValueError)) else r for r in results]
+
     def update(self, record: Any, changes: dict[str, Any]) -> Any:
         if not changes:
             return record
