@@ -9,8 +9,10 @@ from sqlalchemy import select
 
 import lead2cash.integration.manual.jobs  # noqa: F401  (registers the job handlers)
 from lead2cash.db import transaction
+from lead2cash.erp.model import NoSeries
 from lead2cash.erp.model.master import Customer
 from lead2cash.erp.services import records
+from lead2cash.erp.services.setup import sales_setup
 from lead2cash.integration.coupling_model import Coupling
 from lead2cash.integration.engine import run_mapping
 from lead2cash.integration.synclog import SyncJob
@@ -41,6 +43,7 @@ def test_restore_records_brings_a_deleted_customer_back_under_its_number(erp_env
     line = next(x for x in page["lines"] if x["coupling_id"] == coupling_id)
     assert (line["erp_exists"], line["crm_exists"]) == (False, True)
 
+    before = _last_customer_no(sessions)  # the CRM org may hold other tests' accounts, imported meanwhile
     restored = client.post(f"{API}/synchronization-errors/restore-records", json={"coupling_ids": [coupling_id]})
     assert restored.status_code == 200, restored.text
     assert restored.json()["done"] == 1 and restored.json()["failed"] == []
@@ -56,8 +59,9 @@ def test_restore_records_brings_a_deleted_customer_back_under_its_number(erp_env
     page = client.get(f"{API}/synchronization-errors", params={"mapping": "CUSTOMER"}).json()
     assert coupling_id not in [x["coupling_id"] for x in page["lines"]]
     # the number series did not hand out a number for the restore: the next customer gets the one after
+    assert _last_customer_no(sessions) == before
     next_no, _ = _new_customer(sessions, f"Next {tag}")
-    assert next_no == _following(no)
+    assert next_no == _following(before)
     # converged: the next run fails nothing and creates no second account for the restored customer
     for job_id in run_mapping(sessions, crm, "CUSTOMER"):
         with transaction(sessions) as session:
@@ -65,6 +69,12 @@ def test_restore_records_brings_a_deleted_customer_back_under_its_number(erp_env
             assert job.failed == 0, [e.message for e in job.errors]
     names = [a["name"] for a in crm.query("accounts", select=["name"], filter=f"name eq 'Restored {tag}'")]
     assert names == [f"Restored {tag}"]
+
+
+def _last_customer_no(sessions) -> str:
+    with transaction(sessions) as session:
+        series = sales_setup(session).customer_nos
+        return session.scalars(select(NoSeries.last_no_used).where(NoSeries.code == series)).one()
 
 
 def _following(no: str) -> str:
