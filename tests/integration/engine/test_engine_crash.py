@@ -107,10 +107,10 @@ def test_crm_faults_complete_without_duplicates(engine, crm, fault):
 
 
 def test_crm_outage_mid_full_sync_keeps_finished_pages_and_resumes(engine, crm):
-    """Pages are pipelined (the next one is decided while a write is in flight). When the CRM goes down for
-    good in the middle, the pages written before stay committed, the records of the page whose write failed
-    are recorded as failed (retried on the next run), the CRM → ERP pass stops with the CRM's error, and the
-    next run completes without duplicates."""
+    """Pages are pipelined (the next one is decided while writes are in flight). When the CRM goes down for
+    good in the middle, the pages written before stay committed, no page is half recorded (its records are
+    all failed, retried on the next run, or not recorded at all), the run stops with the CRM's error, and
+    the next run completes without duplicates."""
     add_customers(engine)
     faults = engine.org.server.app.state.l2c_faults
     original = engine.client.upsert_multiple
@@ -134,9 +134,10 @@ def test_crm_outage_mid_full_sync_keeps_finished_pages_and_resumes(engine, crm):
         couplings = list(s.scalars(select(Coupling).where(Coupling.erp_table == "customer")))
     written = {str(c.crm_id) for c in couplings if c.last_to_crm_result is SyncResult.SUCCESS}
     failed = [c for c in couplings if c.last_to_crm_result is SyncResult.FAILURE]
-    # whole pages written before the outage (the second one's write may overlap the third's and fail too)
+    # whole pages written before the outage; the second page's write (or its read-back) may overlap the
+    # third page's and meet the outage too: then that page is not recorded at all, or recorded as failed
     assert len(written) in (10, 20) and written <= accounts
-    assert len(failed) == N - len(written)  # the rest: pending couplings carrying the error
+    assert len(written) + len(failed) <= N and len(failed) % 5 == 0
     assert all(c.crm_version is None and c.last_error.startswith("Writing to the CRM failed") for c in failed)
     engine.run("CUSTOMER", full=True, page_size=10)
     assert_converged(engine, crm)
