@@ -99,13 +99,19 @@ def check_references(session: Session, obj: Versioned, fields: set[str] | None =
             continue  # a self-reference to itself (a company contact's company no.)
         found = session.execute(select(target).where(target == value).limit(1)).first()
         if found is None:
-            target_label = _model_for_table(target.table.name).label()
-            raise invalid(
-                describe(obj),
-                column.key,
-                f"'{value}' does not exist as a {target_label.lower()}",
-                f"Use an existing {target_label.lower()} {target.key} or create {target_label} '{value}' first.",
-            )
+            raise _missing_reference(obj, column, value)
+
+
+def _missing_reference(obj: Versioned, column: Column, value: Any) -> ErpError:
+    """The refusal of a reference that points at nothing: the record, the field and what to use instead."""
+    target: Column = next(iter(column.foreign_keys)).column
+    target_label = _model_for_table(target.table.name).label()
+    return invalid(
+        describe(obj),
+        column.key,
+        f"'{value}' does not exist as a {target_label.lower()}",
+        f"Use an existing {target_label.lower()} {target.key} or create {target_label} '{value}' first.",
+    )
 
 
 @cache
@@ -301,14 +307,7 @@ def _refuse_missing_references(obj: Versioned, missing: set[tuple[str, Any]]) ->
     for column in obj.__table__.c:
         value = getattr(obj, column.key)
         if column.foreign_keys and value not in (None, "") and (column.key, value) in missing:
-            target: Column = next(iter(column.foreign_keys)).column
-            target_label = _model_for_table(target.table.name).label()
-            raise invalid(
-                describe(obj),
-                column.key,
-                f"'{value}' does not exist as a {target_label.lower()}",
-                f"Use an existing {target_label.lower()} {target.key} or create {target_label} '{value}' first.",
-            )
+            raise _missing_reference(obj, column, value)
 
 
 def _give_keys(
